@@ -1,0 +1,126 @@
+// labels.h: an immutable label set, sorted by name, hashed once.
+//
+// Labels own their bytes in one compact buffer (no per-label allocation), so
+// a series costs one string plus 8 bytes of hash. The metric name is the label
+// "__name__". Empty values mean "absent", as in Prometheus: the builder drops
+// them. Equality is byte equality of the canonical encoding.
+//
+//   Labels l = Labels::FromPairs({{"job", "api"}, {"__name__", "up"}});
+//   assert(l.Get("job") == "api" && l.Name() == "up");
+//   assert(l.ToString() == "up{job=\"api\"}");
+//
+// Views returned by Get() and iteration borrow from the Labels and are valid
+// while it lives.
+#ifndef AMAS_CORE_LABELS_H_
+#define AMAS_CORE_LABELS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace amas::core {
+
+inline constexpr std::string_view kMetricName = "__name__";
+
+// A 64-bit hash of bytes (wyhash-style mixing, 8 bytes per step). Stable
+// across runs and platforms of the same endianness; not cryptographic.
+uint64_t Hash64(std::string_view bytes, uint64_t seed = 0);
+
+struct Label {
+  std::string_view name;
+  std::string_view value;
+};
+
+class Labels {
+ public:
+  class Iterator;
+
+  Labels() = default;
+  // Sorts by name; a later duplicate name wins; empty values are dropped.
+  static Labels FromPairs(std::vector<std::pair<std::string, std::string>> pairs);
+  static Labels FromPairs(std::initializer_list<std::pair<std::string_view, std::string_view>>);
+
+  // Empty view if the label is absent.
+  std::string_view Get(std::string_view name) const;
+  bool Has(std::string_view name) const;
+  std::string_view Name() const { return Get(kMetricName); }
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  uint64_t hash() const { return hash_; }
+  // Approximate heap + inline bytes held, for memory accounting.
+  size_t ByteSize() const { return sizeof(Labels) + data_.capacity(); }
+
+  Iterator begin() const;
+  Iterator end() const;
+
+  // Prometheus notation: name{a="1", b="2"}, values escaped (\\, \", \n);
+  // {} for an empty set; {a="1"} when there is no name.
+  std::string ToString() const;
+
+  friend bool operator==(const Labels& a, const Labels& b) {
+    return a.hash_ == b.hash_ && a.data_ == b.data_;
+  }
+  // Orders like Prometheus's labels.Compare (name by name, then value).
+  friend bool operator<(const Labels& a, const Labels& b);
+
+ private:
+  friend class LabelsBuilder;
+  void Finish();
+
+  // Each label: varint(name size) name varint(value size) value, sorted by name.
+  std::string data_;
+  uint64_t hash_ = 0;
+  uint32_t count_ = 0;
+};
+
+class Labels::Iterator {
+ public:
+  Iterator() = default;
+  Label operator*() const { return current_; }
+  const Label* operator->() const { return &current_; }
+  Iterator& operator++();
+  friend bool operator==(const Iterator& a, const Iterator& b) { return a.pos_ == b.pos_; }
+
+ private:
+  friend class Labels;
+  Iterator(const char* pos, const char* end);
+  void Decode();
+  const char* pos_ = nullptr;
+  const char* next_ = nullptr;
+  const char* end_ = nullptr;
+  Label current_;
+};
+
+// Builds a Labels by editing a copy: Set replaces, Del removes, and an empty
+// value in Set means Del. Reusable: Reset() keeps its capacity.
+class LabelsBuilder {
+ public:
+  LabelsBuilder() = default;
+  explicit LabelsBuilder(const Labels& base) { Reset(base); }
+
+  void Reset();
+  void Reset(const Labels& base);
+  LabelsBuilder& Set(std::string_view name, std::string_view value);
+  LabelsBuilder& Del(std::string_view name);
+  std::string_view Get(std::string_view name) const;
+  // Keeps only the named labels (Keep) or drops them (Drop): by/without.
+  LabelsBuilder& Keep(const std::vector<std::string>& names);
+  LabelsBuilder& Drop(const std::vector<std::string>& names);
+  Labels Build() const;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> labels_;
+};
+
+}  // namespace amas::core
+
+template <>
+struct std::hash<amas::core::Labels> {
+  size_t operator()(const amas::core::Labels& l) const noexcept { return l.hash(); }
+};
+
+#endif  // AMAS_CORE_LABELS_H_

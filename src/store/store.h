@@ -1,0 +1,168 @@
+// store.h: in-memory series store. Depends on core only.
+// Append() keeps each series time-ordered, bounded by the retention (the longest
+// window in use plus the 5m lookback); an out-of-order or duplicate timestamp
+// is counted and dropped, never stored. A stale marker (core::StaleNaN) ends a
+// series for instant reads; range reads skip it. Series that ended and stay
+// unused past the retention are dropped by Collect(), so memory follows the
+// live set. Thread rule: any number of Views and one Appender at a time may be
+// used from different threads; a thread must not hold a View while it appends.
+// No I/O, no clock: every time is an argument.
+#ifndef AMAS_STORE_STORE_H_
+#define AMAS_STORE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/core.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace amas::store {
+
+struct Sample {
+  int64_t t_ms;
+  double value;
+};
+
+// Names a series for as long as it lives. A ref to a dropped series is
+// detected (its generation no longer matches), never silently reused.
+struct SeriesRef {
+  uint32_t slot = UINT32_MAX;
+  uint32_t generation = 0;
+  bool valid() const { return slot != UINT32_MAX; }
+  friend bool operator==(const SeriesRef&, const SeriesRef&) = default;
+};
+
+// A label matcher with Prometheus semantics: regexes are fully anchored RE2;
+// a matcher that matches "" also matches series that lack the label.
+class Matcher {
+ public:
+  enum class Type { kEqual, kNotEqual, kRegexMatch, kRegexNoMatch };
+
+  // Fails with InvalidArgument naming the regex when it does not compile.
+  static core::Result<Matcher> Make(Type type, std::string name, std::string value);
+
+  Type type() const { return type_; }
+  const std::string& name() const { return name_; }
+  const std::string& value() const { return value_; }
+  bool Matches(std::string_view label_value) const;
+  // "name=\"value\"", "name=~\"re\"", ... as PromQL prints it.
+  std::string ToString() const;
+
+ private:
+  Matcher() = default;
+  Type type_ = Type::kEqual;
+  std::string name_;
+  std::string value_;
+  std::shared_ptr<const re2::RE2> regex_;  // shared: Matchers are copied into ASTs
+};
+
+struct StoreOptions {
+  // Samples older than (newest sample of the series - retention) may be
+  // dropped; 0 keeps everything (the promqltest runner needs that).
+  core::Duration retention = core::Duration::Minutes(15);
+};
+
+struct AppendStats {
+  size_t appended = 0;
+  size_t out_of_order = 0;  // older than the series' newest sample: dropped
+  size_t duplicate = 0;     // same timestamp as the newest sample: dropped
+  size_t stale_series = 0;  // dropped because the ref was collected meanwhile
+};
+
+struct StoreStats {
+  size_t series = 0;
+  size_t samples = 0;
+  size_t bytes = 0;  // labels, samples, index and tables, best effort
+};
+
+class Store;
+
+// A batch of writes that becomes visible at once on Commit(); Rollback() (or
+// destruction without Commit) discards the samples, not the series created.
+// Must not outlive its Store.
+class Appender {
+ public:
+  Appender(Appender&&) noexcept;
+  Appender& operator=(Appender&&) noexcept;
+  Appender(const Appender&) = delete;  // a batch has one owner; move it instead
+  Appender& operator=(const Appender&) = delete;
+  ~Appender();
+
+  // The series for labels, created if new. Labels must be non-empty.
+  SeriesRef GetOrCreate(const core::Labels& labels);
+  // Buffers one sample. Returns false iff ref was never valid or has been
+  // collected; the caller resolves the labels again.
+  bool Append(SeriesRef ref, int64_t t_ms, double value);
+  AppendStats Commit();
+  void Rollback();
+
+ private:
+  friend class Store;
+  explicit Appender(Store* store);
+  struct Pending;
+  Store* store_;
+  std::unique_ptr<Pending> pending_;
+};
+
+// A consistent read view: holds a shared lock for its lifetime, so keep it
+// short (one rule evaluation round) and never append while holding one.
+class View {
+ public:
+  View(View&&) noexcept;
+  View(const View&) = delete;  // it owns a lock
+  ~View();
+
+  // Series matching all matchers, in ascending order of Labels. At least one
+  // matcher must not match "" (as in Prometheus), else InvalidArgument.
+  core::Result<std::vector<SeriesRef>> Select(std::span<const Matcher> matchers) const;
+  // Valid for the life of the View.
+  const core::Labels& labels(SeriesRef ref) const;
+  // Clears *out and fills it with the samples in (mint_ms, maxt_ms], oldest
+  // first, stale markers included (callers decide what they mean).
+  void Samples(SeriesRef ref, int64_t mint_ms, int64_t maxt_ms, std::vector<Sample>* out) const;
+  // All label names / values of one name present in the store, sorted.
+  std::vector<std::string> LabelNames() const;
+  std::vector<std::string> LabelValues(std::string_view name) const;
+
+ private:
+  friend class Store;
+  explicit View(const Store* store);
+  const Store* store_;
+  std::shared_lock<std::shared_mutex> lock_;
+};
+
+class Store {
+ public:
+  explicit Store(StoreOptions options = {});
+  Store(const Store&) = delete;  // Views and Appenders point into it
+  Store& operator=(const Store&) = delete;
+  ~Store();
+
+  Appender NewAppender();
+  View NewView() const;
+  // Config reload: applies to samples appended from now on.
+  void SetRetention(core::Duration retention);
+  // Drops samples older than (now - retention) and series left with no sample
+  // in that window or whose last sample is a stale marker older than it.
+  // Returns the number of series dropped. O(series).
+  size_t Collect(int64_t now_ms);
+  StoreStats Stats() const;
+
+ private:
+  friend class Appender;
+  friend class View;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  mutable std::shared_mutex mu_;
+};
+
+}  // namespace amas::store
+
+#endif  // AMAS_STORE_STORE_H_

@@ -1,0 +1,77 @@
+#include <catch2/catch.hpp>
+
+#include <unordered_set>
+
+#include "core/core.h"
+
+using amas::core::Labels;
+using amas::core::LabelsBuilder;
+
+TEST_CASE("Labels: sorted, with empty values dropped and last duplicate winning") {
+  Labels l = Labels::FromPairs({{"job", "api"}, {"__name__", "up"}, {"env", ""}, {"job", "db"}});
+  CHECK(l.size() == 2);
+  CHECK(l.Get("job") == "db");
+  CHECK(l.Name() == "up");
+  CHECK_FALSE(l.Has("env"));
+  std::vector<std::string> names;
+  for (auto label : l) names.emplace_back(label.name);
+  CHECK(names == std::vector<std::string>{"__name__", "job"});
+}
+
+TEST_CASE("Labels: equality and hash follow content, not insertion order") {
+  Labels a = Labels::FromPairs({{"a", "1"}, {"b", "2"}});
+  Labels b = Labels::FromPairs({{"b", "2"}, {"a", "1"}});
+  Labels c = Labels::FromPairs({{"a", "1"}, {"b", "3"}});
+  CHECK(a == b);
+  CHECK(a.hash() == b.hash());
+  CHECK_FALSE(a == c);
+  // "ab"+"c" must not collide with "a"+"bc": lengths are part of the encoding.
+  CHECK_FALSE(Labels::FromPairs({{"ab", "c"}}) == Labels::FromPairs({{"a", "bc"}}));
+  std::unordered_set<Labels> set{a, b, c};
+  CHECK(set.size() == 2);
+}
+
+TEST_CASE("Labels: Prometheus notation with escapes") {
+  CHECK(Labels().ToString() == "{}");
+  CHECK(Labels::FromPairs({{"__name__", "up"}}).ToString() == "up");
+  CHECK(Labels::FromPairs({{"__name__", "x"}, {"b", "q\"\\\n"}, {"a", "1"}}).ToString() ==
+        "x{a=\"1\", b=\"q\\\"\\\\\\n\"}");
+  CHECK(Labels::FromPairs({{"a", "1"}}).ToString() == "{a=\"1\"}");
+}
+
+TEST_CASE("Labels: ordering is name by name, then value") {
+  Labels a = Labels::FromPairs({{"a", "1"}});
+  Labels ab = Labels::FromPairs({{"a", "1"}, {"b", "1"}});
+  Labels a2 = Labels::FromPairs({{"a", "2"}});
+  CHECK(a < ab);
+  CHECK(ab < a2);
+  CHECK_FALSE(a2 < a);
+  CHECK_FALSE(a < a);
+}
+
+TEST_CASE("LabelsBuilder: by and without") {
+  Labels base = Labels::FromPairs({{"__name__", "x"}, {"job", "a"}, {"instance", "i"}});
+  CHECK(LabelsBuilder(base).Keep({"job"}).Build() == Labels::FromPairs({{"job", "a"}}));
+  CHECK(LabelsBuilder(base).Drop({"job", "__name__"}).Build() ==
+        Labels::FromPairs({{"instance", "i"}}));
+  CHECK(LabelsBuilder(base).Set("job", "").Build().size() == 2);
+}
+
+TEST_CASE("Labels: long values survive the varint encoding") {
+  std::string big(100'000, 'v');
+  Labels l = Labels::FromPairs({{"k", big}, {"a", "b"}});
+  CHECK(l.Get("k") == big);
+  CHECK(l.Get("a") == "b");
+}
+
+TEST_CASE("Hash64: stable and sensitive to every byte") {
+  CHECK(amas::core::Hash64("abc") == amas::core::Hash64("abc"));
+  std::string s(40, 'x');
+  const uint64_t h = amas::core::Hash64(s);
+  for (size_t i = 0; i < s.size(); ++i) {
+    std::string t = s;
+    t[i] = 'y';
+    CHECK(amas::core::Hash64(t) != h);
+  }
+  CHECK(amas::core::Hash64("") != amas::core::Hash64(std::string_view("\0", 1)));
+}
