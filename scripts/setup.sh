@@ -9,7 +9,7 @@ build_pkgs=(g++ cmake ninja-build pkg-config civetweb libcivetweb-dev prometheus
   libre2-dev libyaml-cpp-dev libcurl4-openssl-dev rapidjson-dev catch2 libhiredis-dev zlib1g-dev
   libssl-dev python3)
 test_pkgs=(prometheus prometheus-alertmanager redis-server redis-tools python3-celery
-  python3-redis wrk curl procps)
+  python3-redis celery wrk curl procps)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
