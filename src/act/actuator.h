@@ -36,6 +36,20 @@ class Actuator {
   virtual core::Result<int32_t> Current() = 0;
   // Moves the target to desired. Same error convention as Current().
   virtual core::Status Apply(int32_t desired, Fence fence) = 0;
+  // Bounded output of the last Apply (exec's stdout/stderr) for the action
+  // record; most actuators have none.
+  virtual std::string LastOutput() const { return {}; }
+};
+
+// True iff the error is worth retrying: the Unavailable code of the contract.
+inline bool IsTransient(const core::Status& s) { return s.IsUnavailable(); }
+
+// How code outside app/ waits (backoff, rate limits): app/ passes one that
+// sleeps, tests pass one that moves their clock. Implementations are thread-safe.
+class Sleeper {
+ public:
+  virtual ~Sleeper() = default;
+  virtual void Sleep(core::Duration d) = 0;
 };
 
 }  // namespace amas::act
