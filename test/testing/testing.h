@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace amas::testing {
 
@@ -41,6 +42,28 @@ class TempDir {
 
 // A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read, close).
 int FreeLoopbackPort();
+
+// A child process started with an argv (no shell), in its own process group,
+// stopped by PID (SIGTERM, then SIGKILL after 2 s) when destroyed. Output goes
+// to log_path (or is discarded when empty).
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const std::string& log_path = "");
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;  // one owner stops it
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  int pid() const { return pid_; }
+  bool running();
+  // Stops the process group; returns the exit status (as from waitpid).
+  int Stop();
+
+ private:
+  int pid_ = -1;
+  int status_ = 0;
+};
+
+// Polls a TCP connect to 127.0.0.1:port until it succeeds or timeout_ms passes.
+bool WaitForPort(int port, int timeout_ms = 10000);
 
 }  // namespace amas::testing
 
