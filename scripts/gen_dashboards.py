@@ -123,7 +123,7 @@ def action_panels(sel):
               extra={"fieldConfig": {"defaults": {"unit": "short", "custom": {"drawStyle": "bars"}},
                                      "overrides": []}}),
         panel("Failed actions and drift",
-              [f"sum by (target) (increase(amas_scaler_actions_total{{{sel}, result=\"failure\"}}[$__rate_interval]))",
+              [f"sum by (target) (increase(amas_scaler_actions_total{{{sel}, result=\"failed\"}}[$__rate_interval]))",
                f"amas_scaler_drift_replicas{{{sel}}}"],
               legend={0: "failures {{target}}", 1: "drift {{target}}"}),
         panel("Action duration p95",
