@@ -56,7 +56,13 @@ struct TargetHealth {
   core::Duration last_scrape_duration;
   core::Duration scrape_interval;
   core::Duration scrape_timeout;
-  size_t last_samples = 0;
+  size_t last_samples = 0;  // sample lines in the last scrape (scrape_samples_scraped)
+  // Dropped samples, counted since the target appeared, never errors: a series
+  // exposed twice in one scrape keeps its first sample (as Prometheus); an
+  // explicit timestamp older than or equal to the series' newest is refused
+  // by the store (e.g. federation replaying old points).
+  uint64_t duplicate_samples_total = 0;
+  uint64_t out_of_order_samples_total = 0;
 };
 
 class ScrapeManager {

@@ -1,0 +1,143 @@
+#include "sources/series_cache.h"
+
+#include <utility>
+
+namespace amas::sources {
+
+void FlatIndex::Insert(uint64_t hash, uint32_t id) {
+  if ((size_ + 1) * 2 > slots_.size()) Grow();
+  const uint32_t tag = static_cast<uint32_t>(hash);
+  size_t i = tag & mask_;
+  while (slots_[i].id != kNoEntry) i = (i + 1) & mask_;
+  slots_[i] = Slot{id, tag};
+  ++size_;
+}
+
+bool FlatIndex::Erase(uint64_t hash, uint32_t id) {
+  if (size_ == 0) return false;
+  size_t i = static_cast<uint32_t>(hash) & mask_;
+  while (slots_[i].id != id) {
+    if (slots_[i].id == kNoEntry) return false;
+    i = (i + 1) & mask_;
+  }
+  // Backward shift: move later members of the probe run into the hole when
+  // their home slot is not between the hole and their position.
+  size_t hole = i;
+  for (size_t j = (hole + 1) & mask_; slots_[j].id != kNoEntry; j = (j + 1) & mask_) {
+    const size_t home = slots_[j].tag & mask_;
+    const bool home_in_gap = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    if (!home_in_gap) {
+      slots_[hole] = slots_[j];
+      hole = j;
+    }
+  }
+  slots_[hole] = Slot{};
+  --size_;
+  return true;
+}
+
+void FlatIndex::Clear() {
+  slots_.clear();
+  mask_ = 0;
+  size_ = 0;
+}
+
+void FlatIndex::Grow() {
+  std::vector<Slot> old = std::move(slots_);
+  const size_t capacity = old.empty() ? 16 : old.size() * 2;
+  slots_.assign(capacity, Slot{});
+  mask_ = capacity - 1;
+  for (const Slot& s : old) {
+    if (s.id == kNoEntry) continue;
+    size_t i = s.tag & mask_;
+    while (slots_[i].id != kNoEntry) i = (i + 1) & mask_;
+    slots_[i] = s;
+  }
+}
+
+uint32_t SeriesCache::FindByHash(uint64_t hash, std::string_view key) const {
+  return by_key_.Find(hash, [&](uint32_t id) {
+    const CacheEntry& e = entries_[id];
+    return e.hash == hash && e.key_size == key.size() &&
+           key.compare(0, key.size(), keys_.data() + e.key_offset, e.key_size) == 0;
+  });
+}
+
+uint32_t SeriesCache::Insert(std::string_view key, store::SeriesRef ref) {
+  uint32_t id;
+  if (!free_ids_.empty()) {
+    id = free_ids_.back();
+    free_ids_.pop_back();
+  } else {
+    id = static_cast<uint32_t>(entries_.size());
+    entries_.emplace_back();
+  }
+  CacheEntry& e = entries_[id];
+  e = CacheEntry{};
+  e.hash = core::Hash64(key);
+  e.key_offset = static_cast<uint32_t>(keys_.size());
+  e.key_size = static_cast<uint32_t>(key.size());
+  e.ref = ref;
+  e.live = true;
+  keys_.append(key);
+  live_key_bytes_ += key.size();
+  by_key_.Insert(e.hash, id);
+
+  const uint64_t rh = RefHash(ref);
+  const uint32_t owner =
+      by_ref_.Find(rh, [&](uint32_t other) { return entries_[other].ref == ref; });
+  if (owner != kNoEntry) {
+    e.owner = owner;
+  } else {
+    e.owner = id;
+    by_ref_.Insert(rh, id);
+  }
+  return id;
+}
+
+void SeriesCache::Rebind(uint32_t id, store::SeriesRef ref) {
+  const uint32_t owner = entries_[id].owner;
+  CacheEntry& o = entries_[owner];
+  if (o.ref == ref) {
+    entries_[id].ref = ref;
+    return;
+  }
+  by_ref_.Erase(RefHash(o.ref), owner);
+  o.ref = ref;
+  by_ref_.Insert(RefHash(ref), owner);
+  entries_[id].ref = ref;
+}
+
+void SeriesCache::Erase(uint32_t id) {
+  CacheEntry& e = entries_[id];
+  if (!e.live) return;
+  by_key_.Erase(e.hash, id);
+  if (e.owner == id) by_ref_.Erase(RefHash(e.ref), id);
+  live_key_bytes_ -= e.key_size;
+  e.live = false;
+  free_ids_.push_back(id);
+}
+
+void SeriesCache::Clear() {
+  entries_.clear();
+  free_ids_.clear();
+  keys_.clear();
+  live_key_bytes_ = 0;
+  by_key_.Clear();
+  by_ref_.Clear();
+}
+
+void SeriesCache::MaybeCompact() {
+  if (keys_.size() < (1u << 20) || keys_.size() < 2 * live_key_bytes_) return;
+  std::string compact;
+  compact.reserve(live_key_bytes_ + live_key_bytes_ / 4);
+  for (CacheEntry& e : entries_) {
+    if (!e.live) continue;
+    const uint32_t offset = static_cast<uint32_t>(compact.size());
+    compact.append(keys_, e.key_offset, e.key_size);
+    e.key_offset = offset;
+  }
+  keys_ = std::move(compact);
+}
+
+}  // namespace amas::sources

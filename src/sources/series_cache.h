@@ -1,0 +1,122 @@
+// series_cache.h (internal): a target's scrape cache, raw series bytes → store ref.
+// A repeated scrape recognises a series by the exact bytes the parser returns
+// for it (Parser::series()), so it skips label decoding, relabelling and label
+// hashing. Targets expose their series in the same order every scrape, so each
+// entry remembers which entry followed it last time: the next lookup is usually
+// one memcmp on memory read in order, and the hash table is the fallback.
+// Entries also carry the staleness and duplicate bookkeeping of ScrapeState.
+// Not thread-safe: one scrape loop owns it.
+#ifndef AMAS_SOURCES_SERIES_CACHE_H_
+#define AMAS_SOURCES_SERIES_CACHE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/store.h"
+
+namespace amas::sources {
+
+inline constexpr uint32_t kNoEntry = UINT32_MAX;
+
+// Open addressing (linear probing, backward-shift deletion) from a 64-bit
+// hash to a uint32 id; the caller stores keys and says when two are equal.
+class FlatIndex {
+ public:
+  // The id whose hash is `hash` and for which eq(id) is true, or kNoEntry.
+  template <typename Eq>
+  uint32_t Find(uint64_t hash, Eq eq) const {
+    if (size_ == 0) return kNoEntry;
+    const uint32_t tag = static_cast<uint32_t>(hash);
+    for (size_t i = tag & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.id == kNoEntry) return kNoEntry;
+      if (s.tag == tag && eq(s.id)) return s.id;
+    }
+  }
+  // The caller makes sure no equal key is present.
+  void Insert(uint64_t hash, uint32_t id);
+  // Removes id (inserted with hash); false if it was not there.
+  bool Erase(uint64_t hash, uint32_t id);
+  void Clear();
+  size_t size() const { return size_; }
+
+ private:
+  struct Slot {
+    uint32_t id = kNoEntry;
+    uint32_t tag = 0;  // low 32 bits of the hash; enough to find the home slot again
+  };
+  void Grow();
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+};
+
+// One distinct byte string a target exposed. Several entries may name the same
+// store series (same labels written differently); the first one is the
+// series' owner and holds its staleness state.
+struct CacheEntry {
+  uint64_t hash = 0;
+  uint32_t key_offset = 0;
+  uint32_t key_size = 0;
+  store::SeriesRef ref;
+  uint32_t owner = kNoEntry;  // itself for an owner
+  uint32_t next = kNoEntry;   // the entry that followed this one in the last scrape
+  uint64_t key_seen = 0;      // scrape number that last exposed these bytes
+  uint64_t series_seen = 0;   // owners: scrape number that last exposed the series
+  uint64_t prev_series_seen = 0;  // owners: series_seen before this scrape, for rollback
+  bool track_staleness = false;   // owners: false for samples with explicit timestamps
+  bool live = false;
+};
+
+class SeriesCache {
+ public:
+  // Finds the entry for key; hint is the entry expected (kNoEntry: none).
+  uint32_t Find(std::string_view key, uint32_t hint) const {
+    if (hint != kNoEntry) {
+      const CacheEntry& e = entries_[hint];
+      if (e.live && e.key_size == key.size() &&
+          key.compare(0, key.size(), keys_.data() + e.key_offset, e.key_size) == 0) {
+        return hint;
+      }
+    }
+    return FindByHash(core::Hash64(key), key);
+  }
+  uint32_t FindByHash(uint64_t hash, std::string_view key) const;
+  // Adds key (absent) pointing at ref. The entry becomes an alias of an existing
+  // entry naming the same ref, else its own owner.
+  uint32_t Insert(std::string_view key, store::SeriesRef ref);
+  // Points an entry (and its owner's ref index) at a new ref after the store
+  // dropped the old one.
+  void Rebind(uint32_t id, store::SeriesRef ref);
+  void Erase(uint32_t id);
+  void Clear();
+
+  CacheEntry& at(uint32_t id) { return entries_[id]; }
+  const CacheEntry& at(uint32_t id) const { return entries_[id]; }
+  std::string_view key(uint32_t id) const {
+    const CacheEntry& e = entries_[id];
+    return std::string_view(keys_.data() + e.key_offset, e.key_size);
+  }
+  // Ids from 0 to id_limit()-1; skip entries that are not live.
+  uint32_t id_limit() const { return static_cast<uint32_t>(entries_.size()); }
+  size_t size() const { return by_key_.size(); }
+  // Rewrites the key arena when most of it is garbage. Ids stay valid.
+  void MaybeCompact();
+
+ private:
+  static uint64_t RefHash(store::SeriesRef ref) {
+    return core::Hash64(std::string_view(reinterpret_cast<const char*>(&ref), sizeof ref));
+  }
+  std::vector<CacheEntry> entries_;
+  std::vector<uint32_t> free_ids_;
+  std::string keys_;  // every live key, back to back
+  size_t live_key_bytes_ = 0;
+  FlatIndex by_key_;
+  FlatIndex by_ref_;  // owners only
+};
+
+}  // namespace amas::sources
+
+#endif  // AMAS_SOURCES_SERIES_CACHE_H_
