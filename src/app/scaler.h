@@ -1,0 +1,159 @@
+// scaler.h: one evaluation round, from rule votes to actions, and its report.
+// Tick(now) evaluates the rule groups that are due (their output goes into
+// the store), then decides every scale target whose rules ran, hands changed
+// counts to its Executor on a worker thread, and records what happened as a
+// TargetReport for /api/v1/scale_targets, /metrics and webhooks. Action
+// results come back through a queue and enter the decide history on the next
+// Tick, so acting never blocks evaluation. Thread rule: Tick() on one thread;
+// Reports()/RuleGroups() from any thread (they copy under a mutex).
+#ifndef AMAS_APP_SCALER_H_
+#define AMAS_APP_SCALER_H_
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "act/executor.h"
+#include "app/scale_config.h"
+#include "core/core.h"
+#include "decide/decide.h"
+#include "promql/promql.h"
+#include "rules/rules.h"
+#include "store/store.h"
+
+namespace amas::app {
+
+// What /api/v1/scale_targets shows for one rule of a target.
+struct RuleReport {
+  std::string group;
+  rules::ScaleVote vote;
+  std::string threshold_up;    // "above 0.7 for 5m", "" when none
+  std::string threshold_down;  // "below 0.3 for 10m"
+  std::optional<double> up_value, down_value;
+  bool up_is_above = true, down_is_below = true;
+};
+
+struct DecisionReport {
+  core::Time at;
+  int32_t current = 0;
+  int32_t raw = 0;
+  int32_t desired = 0;
+  std::string limit;  // decide::LimitName
+  std::vector<std::string> why;
+};
+
+struct TargetReport {
+  std::string name;
+  std::string actuator;  // kind
+  int32_t min_replicas = 0;
+  int32_t max_replicas = 0;
+  bool paused = false, paused_scale_up = false, paused_scale_down = false, dry_run = false;
+  std::optional<int32_t> current;
+  std::string current_error;  // why current is unknown
+  std::optional<DecisionReport> last;
+  std::deque<DecisionReport> recent;  // newest last, bounded
+  std::vector<RuleReport> rules;
+  act::TargetState state;  // the executor's view: phase, drift, last action
+  std::string gate;        // ready_when outcome, "" when none
+};
+
+// An event for outbound webhooks and logs: a recommendation changed, or an
+// action started, succeeded or failed.
+struct ScaleEvent {
+  std::string kind;  // "recommendation", "action_started", "action_succeeded", "action_failed"
+  std::string target;
+  int32_t from = 0;
+  int32_t to = 0;
+  std::string reason;
+  std::vector<std::pair<std::string, double>> rule_values;
+  core::Time at;
+  std::string error;
+};
+
+struct RuleGroupReport {
+  rules::Group group;
+  std::vector<rules::RuleHealth> health;
+  std::vector<std::vector<rules::Alert>> alerts;  // parallel to group.rules
+  core::Time last_evaluation;
+  core::Duration last_duration;
+  core::Duration interval;
+};
+
+// Hooks for metrics and webhooks (publish/). Called on the thread that
+// produced the fact: Tick()'s thread, or an action worker.
+class ScalerObserver {
+ public:
+  virtual ~ScalerObserver() = default;
+  virtual void GroupEvaluated(const std::string& group, core::Duration took, size_t failures,
+                              uint64_t missed) = 0;
+  virtual void ActionFinished(const act::ActionRecord& record) = 0;
+  virtual void Event(const ScaleEvent& event) = 0;
+};
+
+struct ScalerOptions {
+  core::Duration evaluation_interval = core::Duration::Minutes(1);  // global default
+  core::Labels external_labels;
+  std::string external_url;
+  promql::EngineOptions engine;
+  bool global_dry_run = false;
+  int action_workers = 4;
+  size_t recent_decisions = 20;
+  // The fencing token to act with, or nullopt when this replica does not
+  // hold the lease (it then decides and reports but never acts).
+  std::function<std::optional<act::Fence>()> fence = [] { return act::Fence{}; };
+  ScalerObserver* observer = nullptr;  // borrowed; may be null
+};
+
+// Turns one remote datasource's answer into a promql::Value; app wires the
+// Prometheus API client in (sources/). Called on the Tick() thread.
+using RemoteQuery =
+    std::function<core::Result<promql::Value>(const std::string& expr, core::Time t)>;
+
+class Scaler {
+ public:
+  // The store, clock and sleeper must outlive the Scaler. Builds one
+  // Executor per target; fails when an actuator cannot be built.
+  static core::Result<std::unique_ptr<Scaler>> Create(
+      std::vector<ScaleTargetConfig> targets, rules::RuleSet rule_set, ScalerOptions options,
+      std::map<std::string, RemoteQuery> datasources, store::Store* store,
+      const core::Clock* clock);
+  Scaler(const Scaler&) = delete;  // owns worker threads and executors
+  Scaler& operator=(const Scaler&) = delete;
+  ~Scaler();
+
+  // Evaluates due groups and decides their targets. Returns when the round's
+  // decisions are made (actions may still be running).
+  void Tick(core::Time now);
+  // The earliest time a group is due again.
+  core::Time NextDue() const;
+
+  std::vector<TargetReport> Reports() const;
+  std::vector<RuleGroupReport> RuleGroups() const;
+  // Counters of actions by (target, direction, result).
+  std::map<act::ActionLog::Key, uint64_t> ActionCounts() const;
+  // Evaluation failures and missed iterations per group name.
+  struct GroupCounters {
+    uint64_t iterations = 0, missed = 0, failures = 0;
+  };
+  std::map<std::string, GroupCounters> GroupStats() const;
+
+  // What survives a restart, as a JSON document (see state/), and back.
+  std::string SaveState(core::Time now) const;
+  core::Status RestoreState(std::string_view document, core::Time now,
+                            core::Duration outage_tolerance);
+  // Waits for running actions to finish (shutdown).
+  void Drain();
+
+ private:
+  Scaler() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace amas::app
+
+#endif  // AMAS_APP_SCALER_H_
