@@ -1,0 +1,29 @@
+// commands.h: the subcommands that do not serve, as promtool words them.
+// Each reads its inputs, writes a report to out and errors to err, and
+// returns the exit code: 0 fine, 1 the input is bad, 2 cannot run (e.g. a
+// command that is not implemented yet). Nothing here starts a thread.
+#ifndef AMAS_APP_COMMANDS_H_
+#define AMAS_APP_COMMANDS_H_
+
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace amas::app {
+
+// "Checking FILE\n  SUCCESS: ..." or "  FAILED: file:line:col: ...".
+int CheckConfig(const std::vector<std::string>& files, std::ostream& out, std::ostream& err);
+
+// path "" or "-" reads in. format "", "text" or "openmetrics"; "" sniffs:
+// a body whose last line is "# EOF" is OpenMetrics. Prints the family and
+// series counts, or "line:col: message" and exits 1.
+int CheckMetrics(const std::string& path, std::string_view format, std::istream& in,
+                 std::ostream& out, std::ostream& err);
+
+// The placeholder for a command another part of amas-scaler will provide.
+int NotImplemented(std::string_view command, std::ostream& err);
+
+}  // namespace amas::app
+
+#endif  // AMAS_APP_COMMANDS_H_

@@ -1,0 +1,43 @@
+// flags.h: the command line, Prometheus-style. Flags are "--name=value" or
+// "--name value"; unknown flags and commands are errors (never ignored).
+// ParseArgs is pure: it reads no files and prints nothing; main() acts on
+// the Command and prints Usage() for --help.
+#ifndef AMAS_APP_FLAGS_H_
+#define AMAS_APP_FLAGS_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "app/app.h"
+#include "core/core.h"
+
+namespace amas::app {
+
+struct Command {
+  enum class Kind {
+    kServe,
+    kHelp,
+    kVersion,
+    kCheckConfig,   // files
+    kCheckMetrics,  // files: zero or one, "-" is stdin; format: "", "text", "openmetrics"
+    kCheckRules,
+    kTestPromql,
+    kTestRules,
+    kEval,
+    kBacktest,
+  };
+  Kind kind = Kind::kServe;
+  Options options;                 // the serving flags, also parsed for subcommands
+  std::vector<std::string> files;  // positional arguments after the subcommand
+  std::string format;              // check metrics --format
+  std::string name;                // "check rules", ... for messages
+};
+
+// args excludes the program name.
+core::Result<Command> ParseArgs(const std::vector<std::string_view>& args);
+std::string Usage();
+
+}  // namespace amas::app
+
+#endif  // AMAS_APP_FLAGS_H_

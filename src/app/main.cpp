@@ -1,0 +1,48 @@
+// amas-scaler: parses the command line and hands over to Run() or a subcommand.
+#include <iostream>
+#include <string_view>
+#include <vector>
+
+#include "app/app.h"
+#include "app/commands.h"
+#include "app/flags.h"
+#include "app/log.h"
+
+#ifndef AMAS_VERSION
+#define AMAS_VERSION "unknown"
+#endif
+#ifndef AMAS_REVISION
+#define AMAS_REVISION "unknown"
+#endif
+
+int main(int argc, char** argv) {
+  using amas::app::Command;
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  amas::core::Result<Command> cmd = amas::app::ParseArgs(args);
+  if (!cmd.ok()) {
+    std::cerr << "amas-scaler: error: " << cmd.status().message() << ", try --help\n";
+    return 2;
+  }
+  switch (cmd->kind) {
+    case Command::Kind::kHelp:
+      std::cout << amas::app::Usage();
+      return 0;
+    case Command::Kind::kVersion:
+      std::cout << "amas-scaler, version " << AMAS_VERSION << " (revision " << AMAS_REVISION
+                << ")\n";
+      return 0;
+    case Command::Kind::kCheckConfig: return amas::app::CheckConfig(cmd->files, std::cout, std::cerr);
+    case Command::Kind::kCheckMetrics:
+      return amas::app::CheckMetrics(cmd->files.empty() ? "" : cmd->files[0], cmd->format,
+                                     std::cin, std::cout, std::cerr);
+    case Command::Kind::kCheckRules:
+    case Command::Kind::kTestPromql:
+    case Command::Kind::kTestRules:
+    case Command::Kind::kEval:
+    case Command::Kind::kBacktest: return amas::app::NotImplemented(cmd->name, std::cerr);
+    case Command::Kind::kServe: break;
+  }
+  amas::app::SystemClock clock;
+  amas::app::Logger log(&clock, cmd->options.log_level);
+  return amas::app::Run(cmd->options, log);
+}
