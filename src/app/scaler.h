@@ -22,6 +22,7 @@
 #include "core/core.h"
 #include "decide/decide.h"
 #include "promql/promql.h"
+#include "publish/events.h"
 #include "rules/rules.h"
 #include "store/store.h"
 
@@ -61,18 +62,7 @@ struct TargetReport {
   std::string gate;        // ready_when outcome, "" when none
 };
 
-// An event for outbound webhooks and logs: a recommendation changed, or an
-// action started, succeeded or failed.
-struct ScaleEvent {
-  std::string kind;  // "recommendation", "action_started", "action_succeeded", "action_failed"
-  std::string target;
-  int32_t from = 0;
-  int32_t to = 0;
-  std::string reason;
-  std::vector<std::pair<std::string, double>> rule_values;
-  core::Time at;
-  std::string error;
-};
+using ScaleEvent = publish::ScaleEvent;
 
 struct RuleGroupReport {
   rules::Group group;
