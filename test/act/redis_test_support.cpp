@@ -1,0 +1,188 @@
+#include "act/redis_test_support.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "testing/testing.h"
+
+extern char** environ;
+
+namespace amas::testing {
+
+core::Time SystemClock::Now() const {
+  return core::Time::FromUnixMillis(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+void RealSleeper::Sleep(core::Duration d) {
+  if (d.millis() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(d.millis()));
+}
+
+std::unique_ptr<Process> Process::Start(const std::vector<std::string>& argv,
+                                        const std::vector<std::string>& env,
+                                        const std::string& log_path, const std::string& cwd) {
+  std::vector<std::string> envs;
+  for (char** e = environ; *e != nullptr; ++e) envs.emplace_back(*e);
+  for (const std::string& e : env) envs.push_back(e);
+  std::vector<char*> cargv, cenv;
+  for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  for (const std::string& e : envs) cenv.push_back(const_cast<char*>(e.c_str()));
+  cenv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    setpgid(0, 0);
+    const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
+    execve(cargv[0], cargv.data(), cenv.data());
+    _exit(127);
+  }
+  setpgid(pid, pid);  // both sides, so the group exists before anyone signals it
+  return std::unique_ptr<Process>(new Process(pid));
+}
+
+Process::~Process() { Stop(); }
+
+bool Process::Running() {
+  if (reaped_) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) reaped_ = true;
+  return !reaped_;
+}
+
+void Process::Signal(int sig) {
+  if (!reaped_) killpg(pid_, sig);
+}
+
+void Process::Stop(std::chrono::milliseconds grace) {
+  if (reaped_) {
+    killpg(pid_, SIGKILL);  // stragglers of the group, if any
+    return;
+  }
+  killpg(pid_, SIGTERM);
+  killpg(pid_, SIGCONT);
+  const auto until = std::chrono::steady_clock::now() + grace;
+  while (std::chrono::steady_clock::now() < until) {
+    if (!Running()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  Kill();
+}
+
+void Process::Kill() {
+  killpg(pid_, SIGKILL);
+  if (!reaped_) {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    reaped_ = true;
+  }
+}
+
+bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+int CountChildren(pid_t pid) {
+  int n = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(in, line)) continue;
+    // pid (comm) state ppid ...; comm may hold spaces, so parse after ')'.
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    std::string state;
+    long ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == pid && state != "Z") ++n;
+  }
+  return n;
+}
+
+namespace {
+bool PortFree(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+}  // namespace
+
+int FreeRedisPort() {
+  static std::set<int> handed_out;  // two calls in a row must not collide
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int p = FreeLoopbackPort();
+    if (p <= 0 || p + 10000 > 65535 || handed_out.count(p) || handed_out.count(p + 10000) ||
+        handed_out.count(p - 10000)) {
+      continue;
+    }
+    if (PortFree(p + 10000)) {
+      handed_out.insert(p);
+      return p;
+    }
+  }
+  throw std::runtime_error("no free redis port pair");
+}
+
+std::unique_ptr<Process> StartRedis(int port, const std::string& dir,
+                                    const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {"/usr/bin/redis-server", "--port", std::to_string(port),
+                                   "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                   "--dir", dir, "--daemonize", "no", "--protected-mode", "no"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  auto p = Process::Start(argv, {}, dir + "/redis.log");
+  const bool up = WaitUntil(
+      [&] {
+        auto c = act::redis::Conn::Open(act::redis::Endpoint::At("127.0.0.1", port), core::Duration::Millis(200));
+        if (!c.ok()) return false;
+        auto r = c->Command({"PING"});
+        return r.ok() && r->str == "PONG";
+      },
+      std::chrono::milliseconds(10000));
+  if (!up) throw std::runtime_error("redis-server on port " + std::to_string(port) + " did not start");
+  return p;
+}
+
+act::redis::Conn MustConnect(int port) {
+  auto c = act::redis::Conn::Open(act::redis::Endpoint::At("127.0.0.1", port), core::Duration::Seconds(5));
+  if (!c.ok()) throw std::runtime_error(c.status().ToString());
+  return std::move(c).value();
+}
+
+}  // namespace amas::testing
