@@ -42,9 +42,27 @@ enum class MetricType {
   kStateset,
 };
 
+// How strictly a body is judged. The defaults are what a scraper wants:
+// UTF-8 names allowed (quoted, as in Prometheus 3), OpenMetrics judged like
+// Prometheus's own parser (syntax, # EOF, metadata, timestamps). kLegacy is
+// Prometheus's legacy metric_name_validation_scheme. openmetrics_spec adds the
+// OpenMetrics 1.0 suite's family rules (grouping, name clashes, histogram and
+// summary structure, counter values, exemplar placement); Check() uses it.
+enum class NameValidation { kUtf8, kLegacy };
+struct ParseOptions {
+  NameValidation names = NameValidation::kUtf8;
+  bool openmetrics_spec = false;
+};
+
+// What Check() counts.
+struct CheckResult {
+  size_t families = 0;  // distinct metric family names that have samples
+  size_t series = 0;    // sample lines
+};
+
 class Parser {
  public:
-  Parser(std::string_view body, Format format);
+  Parser(std::string_view body, Format format, ParseOptions options = {});
   Parser(const Parser&) = delete;  // holds positions into the body; make another
   Parser& operator=(const Parser&) = delete;
   ~Parser();
@@ -58,8 +76,9 @@ class Parser {
   // ("name{a=\"b\"}" or "name"), stable across scrapes of the same series.
   std::string_view series() const;
   // kSeries: sets __name__ and every label into *out (Reset first).
-  // Text 0.0.4 renders le/quantile values canonically for histogram/summary
-  // families as Prometheus does ("1" → "1.0"). Fails with line:col.
+  // le/quantile values of histogram/summary families are rendered
+  // canonically as Prometheus does ("1" → "1.0"), so they depend on the
+  // family's TYPE line as well as on series(). Fails with line:col.
   core::Status Labels(core::LabelsBuilder* out);
   // kSeries: the value (NaNs canonical, never the stale marker) and the
   // timestamp in ms, if the line had one (OpenMetrics seconds converted).
@@ -77,17 +96,15 @@ class Parser {
   int line() const;
 
  private:
+  friend core::Result<CheckResult> Check(std::string_view, Format, ParseOptions);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
 // Parses a whole body: every series' labels, values and metadata, like
 // `promtool check metrics`. Used by `amas-scaler check metrics`.
-struct CheckResult {
-  size_t families = 0;  // distinct metric family names
-  size_t series = 0;    // sample lines
-};
-core::Result<CheckResult> Check(std::string_view body, Format format);
+core::Result<CheckResult> Check(std::string_view body, Format format,
+                                ParseOptions options = {.openmetrics_spec = true});
 
 }  // namespace amas::expo
 
