@@ -11,11 +11,11 @@
 
 namespace amas::decide {
 
+using internal::AddWhy;
 using internal::CeilToInt32;
 using internal::ClampToInt32;
 using internal::TruncToInt32;
 using internal::TruncToInt64;
-using internal::WhyLines;
 
 std::string_view LimitName(Limit limit) {
   switch (limit) {
@@ -49,13 +49,13 @@ enum class Basis {
   kValue,
   kAverageValue,
   kScaleTo,
-  kNoData,        // failed: no data, on_missing block_scale_down
-  kNotFinite,     // failed: NaN or Inf
-  kBadTarget,     // failed: target <= 0 or not finite
-  kBadStep,       // failed: step value <= 0
-  kBadScaleTo,    // failed: scale_to < 0
-  kIgnored,       // not part of the vote
-  kFreeze,        // no data, on_missing hold
+  kNoData,      // failed: no data, on_missing block_scale_down
+  kNotFinite,   // failed: NaN or Inf
+  kBadTarget,   // failed: target <= 0 or not finite
+  kBadStep,     // failed: step value <= 0
+  kBadScaleTo,  // failed: scale_to < 0
+  kIgnored,     // not part of the vote
+  kFreeze,      // no data, on_missing hold
 };
 
 struct RuleResult {
@@ -86,7 +86,9 @@ const char* PolicyTypeName(PolicyType t) { return t == PolicyType::kPods ? "Pods
 int64_t ValueToMilli(double v) { return TruncToInt64(v * 1000.0); }
 
 // A target as a Quantity would hold it: the nearest milli-unit, at least 1.
-int64_t TargetToMilli(double t) { return std::max<int64_t>(1, TruncToInt64(std::nearbyint(t * 1000.0))); }
+int64_t TargetToMilli(double t) {
+  return std::max<int64_t>(1, TruncToInt64(std::nearbyint(t * 1000.0)));
+}
 
 bool PositiveFinite(const std::optional<double>& v) {
   return v.has_value() && std::isfinite(*v) && *v > 0;
@@ -161,13 +163,13 @@ void DescribeRule(const Verdict& v, const RuleResult& r, char* buf, size_t size)
   switch (r.basis) {
     case Basis::kVoteUpStep:
     case Basis::kVoteDownStep:
-      std::snprintf(buf, size, "rule %.*s votes %s (value %g): step %s %d gives %d", name_len,
-                    name, r.basis == Basis::kVoteUpStep ? "up" : "down", value,
+      std::snprintf(buf, size, "rule %.*s votes %s (value %g): step %s %d gives %d", name_len, name,
+                    r.basis == Basis::kVoteUpStep ? "up" : "down", value,
                     PolicyTypeName(v.step->type), v.step->value, r.replicas);
       return;
     case Basis::kVoteUpBound:
-      std::snprintf(buf, size, "rule %.*s votes up (value %g): asks for max_replicas %d",
-                    name_len, name, value, r.replicas);
+      std::snprintf(buf, size, "rule %.*s votes up (value %g): asks for max_replicas %d", name_len,
+                    name, value, r.replicas);
       return;
     case Basis::kVoteDownBound:
       std::snprintf(buf, size, "rule %.*s votes down (value %g): asks for min_replicas %d",
@@ -240,6 +242,19 @@ struct Proposals {
 
 }  // namespace
 
+void WhyList::push_back(std::string_view line) {
+  // The first line sizes every buffer for the most lines one decision writes and the
+  // longest line AddWhy formats: a Decision allocates here once in its life.
+  constexpr size_t kLines = 6;
+  if (lines_.empty()) {
+    lines_.resize(kLines);
+    for (std::string& l : lines_) l.reserve(internal::kWhyLineCapacity);
+  }
+  if (used_ == lines_.size()) lines_.emplace_back();
+  lines_[used_].assign(line);
+  ++used_;
+}
+
 void Decide(const Target& target, const Round& round, Decision* d) {
   const int32_t current = round.current_replicas;
   const core::Time now = round.now;
@@ -251,7 +266,8 @@ void Decide(const Target& target, const Round& round, Decision* d) {
   d->limit = Limit::kNone;
   d->able_to_scale_reason = {};
   d->scaling_limited_reason = {};
-  WhyLines why(&d->why);
+  WhyList* why = &d->why;
+  why->clear();
 
   // First round for this target: the controller records the current count, so a
   // restart holds scale-down for a full window instead of acting on one sample.
@@ -259,22 +275,25 @@ void Decide(const Target& target, const Round& round, Decision* d) {
 
   bool computed = false;
   if (current == 0 && target.min_replicas != 0) {
-    why.Add("paused: the target has 0 replicas and min_replicas %d; a target scaled to 0 by "
-            "hand stays paused (as with the HPA)",
-            target.min_replicas);
+    AddWhy(why,
+           "paused: the target has 0 replicas and min_replicas %d; a target scaled to 0 by "
+           "hand stays paused (as with the HPA)",
+           target.min_replicas);
     d->limit = Limit::kPaused;
   } else if (current > target.max_replicas) {
     d->desired = target.max_replicas;
     d->limit = Limit::kMaxReplicas;
-    why.Add("max_replicas: current %d is above max_replicas %d: straight to %d, no rules, "
-            "no stabilization",
-            current, target.max_replicas, target.max_replicas);
+    AddWhy(why,
+           "max_replicas: current %d is above max_replicas %d: straight to %d, no rules, "
+           "no stabilization",
+           current, target.max_replicas, target.max_replicas);
   } else if (current < target.min_replicas) {
     d->desired = target.min_replicas;
     d->limit = Limit::kMinReplicas;
-    why.Add("min_replicas: current %d is below min_replicas %d: straight to %d, no rules, "
-            "no stabilization",
-            current, target.min_replicas, target.min_replicas);
+    AddWhy(why,
+           "min_replicas: current %d is below min_replicas %d: straight to %d, no rules, "
+           "no stabilization",
+           current, target.min_replicas, target.min_replicas);
   } else {
     computed = true;
   }
@@ -316,13 +335,13 @@ void Decide(const Target& target, const Round& round, Decision* d) {
         current, std::span<const hpa::MetricProposal>(props.proposals(), props.size));
     if (freeze >= 0) {
       const Verdict& v = round.verdicts[static_cast<size_t>(freeze)];
-      why.Add("missing_data: hold at %d: rule %.*s has no data and on_missing is hold", current,
-              static_cast<int>(v.rule.size()), v.rule.data());
+      AddWhy(why, "missing_data: hold at %d: rule %.*s has no data and on_missing is hold", current,
+             static_cast<int>(v.rule.size()), v.rule.data());
       d->limit = Limit::kMissingData;
     } else if (combined.outcome == hpa::CombineOutcome::kError) {
       d->limit = Limit::kMissingData;
       if (combined.first_failed < 0) {
-        why.Add("missing_data: hold at %d: no rule has data", current);
+        AddWhy(why, "missing_data: hold at %d: no rule has data", current);
       } else {
         const uint32_t vi = props.index()[combined.first_failed];
         DescribeRule(round.verdicts[vi], results[vi], rule_text, sizeof(rule_text));
@@ -330,10 +349,10 @@ void Decide(const Target& target, const Round& round, Decision* d) {
             std::any_of(props.proposals(), props.proposals() + props.size,
                         [](const hpa::MetricProposal& p) { return p.replicas.has_value(); });
         if (!any_usable) {
-          why.Add("missing_data: hold at %d: no usable rule result (%s)", current, rule_text);
+          AddWhy(why, "missing_data: hold at %d: no usable rule result (%s)", current, rule_text);
         } else {
-          why.Add("missing_data: hold at %d: %s, and scale-down needs every rule to agree",
-                  current, rule_text);
+          AddWhy(why, "missing_data: hold at %d: %s, and scale-down needs every rule to agree",
+                 current, rule_text);
         }
       }
     } else {
@@ -345,53 +364,54 @@ void Decide(const Target& target, const Round& round, Decision* d) {
         missing_note = "; a rule without usable data only blocks scale-down";
       }
       if (d->raw > current) {
-        why.Add("raw %d: %s%s", d->raw, rule_text, missing_note);
+        AddWhy(why, "raw %d: %s%s", d->raw, rule_text, missing_note);
       } else if (d->raw < current) {
-        why.Add("raw %d: every rule agrees to scale down; the smallest shrink: %s", d->raw,
-                rule_text);
+        AddWhy(why, "raw %d: every rule agrees to scale down; the smallest shrink: %s", d->raw,
+               rule_text);
       } else {
-        why.Add("raw %d (= current): %s%s", d->raw, rule_text, missing_note);
+        AddWhy(why, "raw %d (= current): %s%s", d->raw, rule_text, missing_note);
       }
 
-      const hpa::Normalized norm =
-          hpa::Normalize({current, d->raw, target.min_replicas, target.max_replicas, behavior,
-                          target.flags, now},
-                         &history);
+      const hpa::Normalized norm = hpa::Normalize(
+          {current, d->raw, target.min_replicas, target.max_replicas, behavior, target.flags, now},
+          &history);
       d->able_to_scale_reason = norm.able_to_scale_reason;
       d->scaling_limited_reason = norm.scaling_limited_reason;
       d->desired = norm.replicas;
       if (norm.stabilized != d->raw) {
         d->limit = Limit::kStabilization;
         if (behavior == nullptr) {
-          why.Add("stabilization: the %ds scale-down window holds at %d (highest recent "
-                  "recommendation)",
-                  target.flags.downscale_stabilization_window_seconds, norm.stabilized);
+          AddWhy(why,
+                 "stabilization: the %ds scale-down window holds at %d (highest recent "
+                 "recommendation)",
+                 target.flags.downscale_stabilization_window_seconds, norm.stabilized);
         } else if (d->raw >= current) {
           const RulesView up = ResolveRules(behavior->scale_up, Direction::kUp, target.flags);
-          why.Add("stabilization: the %ds scale-up window holds at %d (lowest recent "
-                  "recommendation)",
-                  up.stabilization_window_seconds, norm.stabilized);
+          AddWhy(why,
+                 "stabilization: the %ds scale-up window holds at %d (lowest recent "
+                 "recommendation)",
+                 up.stabilization_window_seconds, norm.stabilized);
         } else {
-          const RulesView down =
-              ResolveRules(behavior->scale_down, Direction::kDown, target.flags);
-          why.Add("stabilization: the %ds scale-down window holds at %d (highest recent "
-                  "recommendation)",
-                  down.stabilization_window_seconds, norm.stabilized);
+          const RulesView down = ResolveRules(behavior->scale_down, Direction::kDown, target.flags);
+          AddWhy(why,
+                 "stabilization: the %ds scale-down window holds at %d (highest recent "
+                 "recommendation)",
+                 down.stabilization_window_seconds, norm.stabilized);
         }
       }
       if (norm.scaling_limited) {
         const std::string_view r = norm.scaling_limited_reason;
         if (r == reason::kTooManyReplicas) {
           d->limit = Limit::kMaxReplicas;
-          why.Add("max_replicas: capped at %d", norm.replicas);
+          AddWhy(why, "max_replicas: capped at %d", norm.replicas);
         } else if (r == reason::kTooFewReplicas) {
           d->limit = Limit::kMinReplicas;
-          why.Add("min_replicas: raised to %d", norm.replicas);
+          AddWhy(why, "min_replicas: raised to %d", norm.replicas);
         } else if (behavior == nullptr) {
           d->limit = Limit::kRatePolicy;
-          why.Add("rate_policy: without behavior at most max(%g x %d, %g) = %d per round",
-                  target.flags.scale_up_limit_factor, current,
-                  target.flags.scale_up_limit_minimum, norm.replicas);
+          AddWhy(why, "rate_policy: without behavior at most max(%g x %d, %g) = %d per round",
+                 target.flags.scale_up_limit_factor, current, target.flags.scale_up_limit_minimum,
+                 norm.replicas);
         } else {
           d->limit = Limit::kRatePolicy;
           const bool up = r == reason::kScaleUpLimit;
@@ -401,12 +421,12 @@ void Decide(const Target& target, const Round& round, Decision* d) {
           char policies[160];
           DescribePolicies(rules, policies, sizeof(policies));
           if (rules.select_policy == SelectPolicy::kDisabled) {
-            why.Add("rate_policy: behavior.%s.selectPolicy is Disabled: holds at %d",
-                    up ? "scaleUp" : "scaleDown", norm.replicas);
+            AddWhy(why, "rate_policy: behavior.%s.selectPolicy is Disabled: holds at %d",
+                   up ? "scaleUp" : "scaleDown", norm.replicas);
           } else {
-            why.Add("rate_policy: %s limited to %d by behavior.%s policies %s",
-                    up ? "scale-up" : "scale-down", norm.replicas, up ? "scaleUp" : "scaleDown",
-                    policies);
+            AddWhy(why, "rate_policy: %s limited to %d by behavior.%s policies %s",
+                   up ? "scale-up" : "scale-down", norm.replicas, up ? "scaleUp" : "scaleDown",
+                   policies);
           }
         }
       }
@@ -415,10 +435,11 @@ void Decide(const Target& target, const Round& round, Decision* d) {
 
   if (computed && d->desired != current && target.cooldown > core::Duration() &&
       history.last_scale_time.has_value() && now - *history.last_scale_time < target.cooldown) {
-    why.Add("rate_policy: cooldown %llds: the last scale was %llds ago; holds at %d instead of %d",
-            static_cast<long long>(target.cooldown.millis() / 1000),
-            static_cast<long long>((now - *history.last_scale_time).millis() / 1000), current,
-            d->desired);
+    AddWhy(why,
+           "rate_policy: cooldown %llds: the last scale was %llds ago; holds at %d instead of %d",
+           static_cast<long long>(target.cooldown.millis() / 1000),
+           static_cast<long long>((now - *history.last_scale_time).millis() / 1000), current,
+           d->desired);
     d->desired = current;
     d->limit = Limit::kRatePolicy;
   }
@@ -427,14 +448,13 @@ void Decide(const Target& target, const Round& round, Decision* d) {
                          (target.paused_scale_up && d->desired > current) ||
                          (target.paused_scale_down && d->desired < current);
   if (pause_hit) {
-    const char* which = target.paused            ? "paused"
+    const char* which = target.paused          ? "paused"
                         : d->desired > current ? "paused_scale_up"
                                                : "paused_scale_down";
-    why.Add("paused: %s: holds at %d instead of %d", which, current, d->desired);
+    AddWhy(why, "paused: %s: holds at %d instead of %d", which, current, d->desired);
     d->desired = current;
     d->limit = Limit::kPaused;
   }
-  why.Finish();
 }
 
 Decision Decide(const Target& target, const Round& round, const History& history) {
@@ -447,12 +467,12 @@ Decision Decide(const Target& target, const Round& round, const History& history
 void RecordScale(const Target& target, const Decision& decision, History* history) {
   if (decision.desired == decision.current) return;
   const bool up = decision.desired > decision.current;
-  const int32_t change = up ? decision.desired - decision.current
-                            : decision.current - decision.desired;
+  const int32_t change =
+      up ? decision.desired - decision.current : decision.current - decision.desired;
   if (target.behavior.has_value()) {
-    const RulesView rules = up
-        ? ResolveRules(target.behavior->scale_up, Direction::kUp, target.flags)
-        : ResolveRules(target.behavior->scale_down, Direction::kDown, target.flags);
+    const RulesView rules =
+        up ? ResolveRules(target.behavior->scale_up, Direction::kUp, target.flags)
+           : ResolveRules(target.behavior->scale_down, Direction::kDown, target.flags);
     hpa::StoreScaleEvent(&rules, change, decision.at,
                          up ? &history->scale_up_events : &history->scale_down_events);
   }

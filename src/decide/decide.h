@@ -11,6 +11,7 @@
 #ifndef AMAS_DECIDE_DECIDE_H_
 #define AMAS_DECIDE_DECIDE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -33,7 +34,7 @@ struct Target {
   // spec.behavior. Unset: the HPA legacy path (5-minute max-stabilization of
   // scale-down, at most max(2 x current, 4) per round), not the default behavior.
   std::optional<Behavior> behavior;
-  ControllerFlags flags;  // tolerance (per direction) and the controller's defaults
+  ControllerFlags flags;           // tolerance (per direction) and the controller's defaults
   bool paused = false;             // hold at the current count
   bool paused_scale_up = false;    // never grow
   bool paused_scale_down = false;  // never shrink
@@ -102,13 +103,32 @@ enum class Limit {
 };
 std::string_view LimitName(Limit limit);  // "none", "stabilization", "rate_policy", ...
 
+// Decision::why: reads like a const vector of lines; keeps its string buffers
+// across rounds so that a reused Decision does not allocate.
+class WhyList {
+ public:
+  size_t size() const { return used_; }
+  bool empty() const { return used_ == 0; }
+  const std::string& operator[](size_t i) const { return lines_[i]; }
+  std::vector<std::string>::const_iterator begin() const { return lines_.begin(); }
+  std::vector<std::string>::const_iterator end() const {
+    return lines_.begin() + static_cast<std::ptrdiff_t>(used_);
+  }
+  void clear() { used_ = 0; }
+  void push_back(std::string_view line);
+
+ private:
+  std::vector<std::string> lines_;
+  size_t used_ = 0;
+};
+
 struct Decision {
-  core::Time at;         // Round::now
+  core::Time at;  // Round::now
   int32_t current = 0;
   int32_t raw = 0;      // combined recommendation before behavior (current when none)
   int32_t desired = 0;  // after behavior, min/max, cooldown and pause
   Limit limit = Limit::kNone;
-  std::vector<std::string> why;  // one line per step that changed or held the number
+  WhyList why;  // one line per step that changed or held the number
   // Kubernetes condition reasons, for explain output (empty when the step did not run).
   std::string_view able_to_scale_reason;
   std::string_view scaling_limited_reason;
@@ -117,7 +137,7 @@ struct Decision {
 
 // Decides one round. Examples (target 3..20, behavior +50 %/60 s up, 60 s window):
 //   a rule votes up from 4 for 60 s      -> desired 6, limit rate_policy
-//   every rule votes down, one has no data -> desired == current, limit missing_data
+//   one rule votes down, another has no data -> desired == current, limit missing_data
 Decision Decide(const Target& target, const Round& round, const History& history);
 
 // The same, reusing `decision`'s buffers across rounds: decision->history is the

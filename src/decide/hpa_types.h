@@ -55,9 +55,9 @@ struct Behavior {
 
 // kube-controller-manager flags the algorithm reads (hpa.md §3.2), production values.
 struct ControllerFlags {
-  Tolerances tolerance;                               // --horizontal-pod-autoscaler-tolerance
+  Tolerances tolerance;                                  // --horizontal-pod-autoscaler-tolerance
   int32_t downscale_stabilization_window_seconds = 300;  // --...-downscale-stabilization
-  double scale_up_limit_factor = 2.0;   // legacy path cap: max(factor * current, minimum)
+  double scale_up_limit_factor = 2.0;  // legacy path cap: max(factor * current, minimum)
   double scale_up_limit_minimum = 4.0;
 };
 

@@ -85,8 +85,8 @@ Stabilized StabilizeWithBehavior(const BehaviorStabilizeInput& in,
   } else {
     recommendations->push_back(Recommendation{in.now, in.desired});
   }
-  return {stabilized, in.desired >= in.current ? reason::kScaleUpStabilized
-                                                : reason::kScaleDownStabilized};
+  return {stabilized,
+          in.desired >= in.current ? reason::kScaleUpStabilized : reason::kScaleDownStabilized};
 }
 
 int32_t ReplicasChangeInPeriod(int32_t period_seconds, std::span<const ScaleEvent> events,
@@ -171,23 +171,22 @@ Normalized Normalize(const NormalizeInput& in, History* history) {
     out.stabilized = StabilizeLegacy(
         in.desired, core::Duration::Seconds(in.flags.downscale_stabilization_window_seconds),
         in.now, &history->recommendations);
-    out.able_to_scale_reason = out.stabilized != in.desired ? reason::kScaleDownStabilized
-                                                            : reason::kReadyForNewScale;
+    out.able_to_scale_reason =
+        out.stabilized != in.desired ? reason::kScaleDownStabilized : reason::kReadyForNewScale;
     bounded = ConvertLegacy({in.current, out.stabilized, in.min_replicas, in.max_replicas,
                              in.flags.scale_up_limit_factor, in.flags.scale_up_limit_minimum});
   } else {
     const RulesView up = ResolveRules(in.behavior->scale_up, Direction::kUp, in.flags);
     const RulesView down = ResolveRules(in.behavior->scale_down, Direction::kDown, in.flags);
-    const Stabilized s = StabilizeWithBehavior(
-        {in.current, in.desired, up.stabilization_window_seconds,
-         down.stabilization_window_seconds, in.now},
-        &history->recommendations);
+    const Stabilized s =
+        StabilizeWithBehavior({in.current, in.desired, up.stabilization_window_seconds,
+                               down.stabilization_window_seconds, in.now},
+                              &history->recommendations);
     out.stabilized = s.replicas;
-    out.able_to_scale_reason =
-        s.replicas != in.desired ? s.reason : reason::kReadyForNewScale;
-    bounded = ConvertWithBehaviorRate({in.current, s.replicas, in.min_replicas, in.max_replicas,
-                                       up, down, history->scale_up_events,
-                                       history->scale_down_events, in.now});
+    out.able_to_scale_reason = s.replicas != in.desired ? s.reason : reason::kReadyForNewScale;
+    bounded =
+        ConvertWithBehaviorRate({in.current, s.replicas, in.min_replicas, in.max_replicas, up, down,
+                                 history->scale_up_events, history->scale_down_events, in.now});
   }
   out.replicas = bounded.replicas;
   out.scaling_limited = bounded.replicas != out.stabilized;

@@ -116,8 +116,8 @@ struct NormalizeInput {
 };
 
 struct Normalized {
-  int32_t replicas = 0;    // to apply
-  int32_t stabilized = 0;  // after the stabilization window, before rate and bounds
+  int32_t replicas = 0;                   // to apply
+  int32_t stabilized = 0;                 // after the stabilization window, before rate and bounds
   std::string_view able_to_scale_reason;  // ReadyForNewScale or Scale{Up,Down}Stabilized
   bool scaling_limited = false;           // replicas != stabilized
   std::string_view scaling_limited_reason;

@@ -42,18 +42,18 @@ ReconcileResult Reconcile(const ReconcileInput& in, History* history) {
     out.gate = Gate::kMetricsError;
     out.rescale = false;
     out.desired_replicas = current;
-    const std::string_view failed =
-        combined.first_failed >= 0 ? in.metric_proposals[combined.first_failed].failure_reason
-                                   : std::string_view();
+    const std::string_view failed = combined.first_failed >= 0
+                                        ? in.metric_proposals[combined.first_failed].failure_reason
+                                        : std::string_view();
     out.scaling_active = Condition{false, failed};
     return out;
   }
   out.scaling_active = Condition{true, reason::kValidMetricFound};
 
   out.prenormalized = std::max(0, combined.replicas);
-  out.normalized = Normalize({current, out.prenormalized, min_replicas, in.max_replicas,
-                              in.behavior, in.flags, in.now},
-                             history);
+  out.normalized = Normalize(
+      {current, out.prenormalized, min_replicas, in.max_replicas, in.behavior, in.flags, in.now},
+      history);
   out.able_to_scale_reason = out.normalized.able_to_scale_reason;
   out.scaling_limited =
       Condition{out.normalized.scaling_limited, out.normalized.scaling_limited_reason};

@@ -19,7 +19,7 @@
 namespace amas::decide::hpa {
 
 struct ReconcileInput {
-  int32_t current_replicas = 0;        // scale spec.replicas
+  int32_t current_replicas = 0;         // scale spec.replicas
   std::optional<int32_t> min_replicas;  // unset: 1
   int32_t max_replicas = 1;
   const Behavior* behavior = nullptr;  // nullptr: legacy path
@@ -50,9 +50,9 @@ struct ReconcileResult {
   int32_t desired_replicas = 0;  // status.desiredReplicas: current unless rescale
   bool rescale = false;
   bool metrics_computed = false;
-  bool error = false;                  // some metric failed (scaling may still proceed)
-  int32_t prenormalized = 0;           // max(0, combined proposal), when computed
-  Normalized normalized;               // when gate == kComputed
+  bool error = false;         // some metric failed (scaling may still proceed)
+  int32_t prenormalized = 0;  // max(0, combined proposal), when computed
+  Normalized normalized;      // when gate == kComputed
   std::optional<Condition> scaling_active;
   std::optional<Condition> scaling_limited;
   std::string_view able_to_scale_reason;  // empty when normalization did not run

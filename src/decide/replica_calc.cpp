@@ -175,9 +175,8 @@ core::Result<UtilizationResult> ReplicasForUtilization(const UtilizationInput& i
 
   const bool scale_up_with_unready = g.unready > 0 && ratio > 1.0;
   if (!scale_up_with_unready && g.missing == 0) {
-    out.replicas = in.tolerance.IsWithin(ratio)
-                       ? in.current_replicas
-                       : CeilToInt32(ratio * static_cast<double>(g.ready));
+    out.replicas = in.tolerance.IsWithin(ratio) ? in.current_replicas
+                                                : CeilToInt32(ratio * static_cast<double>(g.ready));
     return out;
   }
 
@@ -250,9 +249,8 @@ core::Result<AverageValueResult> ReplicasForAverageValue(const AverageValueInput
 
   const bool scale_up_with_unready = g.unready > 0 && ratio > 1.0;
   if (!scale_up_with_unready && g.missing == 0) {
-    out.replicas = in.tolerance.IsWithin(ratio)
-                       ? in.current_replicas
-                       : CeilToInt32(ratio * static_cast<double>(g.ready));
+    out.replicas = in.tolerance.IsWithin(ratio) ? in.current_replicas
+                                                : CeilToInt32(ratio * static_cast<double>(g.ready));
     return out;
   }
 

@@ -29,11 +29,11 @@ enum class ConditionStatus { kTrue, kFalse, kUnknown };
 // One pod as groupPods sees it. Times are absolute.
 struct PodStatus {
   PodPhase phase = PodPhase::kRunning;
-  bool deleted = false;                       // has a deletion timestamp
-  std::optional<ConditionStatus> ready;       // nullopt: no Ready condition
-  core::Time ready_transition;                // Ready's lastTransitionTime
-  std::optional<core::Time> start_time;       // nullopt: not started
-  bool has_sample = false;                    // a metric sample under the pod's name
+  bool deleted = false;                  // has a deletion timestamp
+  std::optional<ConditionStatus> ready;  // nullopt: no Ready condition
+  core::Time ready_transition;           // Ready's lastTransitionTime
+  std::optional<core::Time> start_time;  // nullopt: not started
+  bool has_sample = false;               // a metric sample under the pod's name
   core::Time sample_time;
   core::Duration sample_window;
 };
@@ -66,12 +66,12 @@ PodClass GroupPod(const PodSample& pod, bool cpu);
 // --- Resource / ContainerResource with averageUtilization (GetResourceReplicas) ---
 
 struct UtilizationInput {
-  int32_t current_replicas = 0;  // scale spec.replicas
+  int32_t current_replicas = 0;    // scale spec.replicas
   int32_t target_utilization = 0;  // percent of request
   std::string_view resource = "cpu";
   Tolerances tolerance;
-  std::span<const PodSample> pods;                // every pod the selector matches
-  std::span<const int64_t> extra_samples_milli;   // samples whose pod name matches no pod
+  std::span<const PodSample> pods;               // every pod the selector matches
+  std::span<const int64_t> extra_samples_milli;  // samples whose pod name matches no pod
 };
 
 struct UtilizationResult {
@@ -106,7 +106,7 @@ struct ValueInput {
   int32_t current_replicas = 0;  // spec.replicas; 0 = scale from zero: ceil(ratio)
   int64_t usage_milli = 0;       // object value, or the capped sum of external series
   int64_t target_value_milli = 0;
-  int64_t ready_pod_count = 0;   // Running and Ready pods
+  int64_t ready_pod_count = 0;  // Running and Ready pods
   Tolerances tolerance;
 };
 
@@ -141,17 +141,17 @@ struct MetricProposal {
 };
 
 enum class CombineOutcome {
-  kOk,             // every metric gave a proposal
-  kOkWithError,    // some failed, but the largest proposal >= spec replicas: scale with it
-  kError,          // all failed, or some failed and the largest < spec: no scaling
+  kOk,           // every metric gave a proposal
+  kOkWithError,  // some failed, but the largest proposal >= spec replicas: scale with it
+  kError,        // all failed, or some failed and the largest < spec: no scaling
 };
 std::string_view CombineOutcomeName(CombineOutcome o);  // "ok", "ok_with_error", "error"
 
 struct Combined {
   CombineOutcome outcome = CombineOutcome::kError;
-  int32_t replicas = -1;              // the largest proposal; -1 on kError
-  int first_failed = -1;              // index of the first failed metric, or -1
-  int chosen = -1;                    // index whose proposal won, or -1
+  int32_t replicas = -1;  // the largest proposal; -1 on kError
+  int first_failed = -1;  // index of the first failed metric, or -1
+  int chosen = -1;        // index whose proposal won, or -1
 };
 
 Combined CombineProposals(int32_t spec_replicas, std::span<const MetricProposal> proposals);

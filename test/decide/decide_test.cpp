@@ -25,10 +25,10 @@ Target Free(int32_t min = 1, int32_t max = 100) {
   t.min_replicas = min;
   t.max_replicas = max;
   Behavior b;
-  b.scale_up = ScalingRules{0, SelectPolicy::kMax,
-                            std::vector<ScalingPolicy>{{PolicyType::kPods, 1000, 1}}, {}};
-  b.scale_down = ScalingRules{0, SelectPolicy::kMax,
-                              std::vector<ScalingPolicy>{{PolicyType::kPods, 1000, 1}}, {}};
+  b.scale_up = ScalingRules{
+      0, SelectPolicy::kMax, std::vector<ScalingPolicy>{{PolicyType::kPods, 1000, 1}}, {}};
+  b.scale_down = ScalingRules{
+      0, SelectPolicy::kMax, std::vector<ScalingPolicy>{{PolicyType::kPods, 1000, 1}}, {}};
   t.behavior = b;
   return t;
 }
@@ -107,7 +107,7 @@ TEST_CASE("combination: down only when every rule agrees, the smallest shrink wi
 
 TEST_CASE("steps: computed like HPA policies from current; no step asks for the bound") {
   CHECK(Once(Free(), 4, {Up("a", Percent(50))}).raw == 6);
-  CHECK(Once(Free(), 5, {Up("a", Percent(50))}).raw == 8);     // ceil(7.5)
+  CHECK(Once(Free(), 5, {Up("a", Percent(50))}).raw == 8);  // ceil(7.5)
   CHECK(Once(Free(), 20, {Down("a", Percent(10))}).raw == 18);
   CHECK(Once(Free(), 18, {Down("a", Percent(10))}).raw == 16);  // trunc(16.2)
   CHECK(Once(Free(), 10, {Down("a", Percent(80))}).raw == 1);   // 10 * 0.19999999999999996
@@ -366,4 +366,24 @@ TEST_CASE("limit names") {
   CHECK(LimitName(Limit::kMinReplicas) == "min_replicas");
   CHECK(LimitName(Limit::kPaused) == "paused");
   CHECK(LimitName(Limit::kMissingData) == "missing_data");
+}
+
+TEST_CASE("the examples in decide.h hold") {
+  Target t;
+  t.name = "backend";
+  t.min_replicas = 3;
+  t.max_replicas = 20;
+  Behavior b;
+  b.scale_up = ScalingRules{
+      60, SelectPolicy::kMax, std::vector<ScalingPolicy>{{PolicyType::kPercent, 50, 60}}, {}};
+  t.behavior = b;
+  Decision d;
+  const std::vector<Verdict> up = {Up("cpu")};
+  for (int s = 0; s <= 60; s += 15) Decide(t, Round{kT0 + Duration::Seconds(s), 4, up}, &d);
+  CHECK(d.desired == 6);
+  CHECK(d.limit == Limit::kRatePolicy);
+
+  const Decision held = Once(t, 10, {Down("cpu"), NoData("queue")});
+  CHECK(held.desired == 10);
+  CHECK(held.limit == Limit::kMissingData);
 }

@@ -117,7 +117,8 @@ std::vector<ScaleEvent> ParseEvents(const Value& parent, const char* key) {
 
 std::vector<Recommendation> ParseRecommendations(const Value& recs) {
   std::vector<Recommendation> out;
-  for (const Value& r : recs.GetArray()) out.push_back({Ago(Int(r, "age_s")), Int32(r, "replicas")});
+  for (const Value& r : recs.GetArray())
+    out.push_back({Ago(Int(r, "age_s")), Int32(r, "replicas")});
   return out;
 }
 
@@ -265,7 +266,7 @@ void RunClassifyPod(const Value& in, Got& got) {
   if (p.HasMember("deleted")) pod.deleted = Bool(p, "deleted");
   if (!IsNullOrAbsent(p, "ready_condition")) {
     const std::string c = Str(p, "ready_condition");
-    pod.ready = c == "True" ? ConditionStatus::kTrue
+    pod.ready = c == "True"    ? ConditionStatus::kTrue
                 : c == "False" ? ConditionStatus::kFalse
                                : ConditionStatus::kUnknown;
   }
@@ -316,10 +317,10 @@ void RunStabilizeLegacy(const Value& in, Got& got) {
 }
 
 void RunConvertLegacy(const Value& in, Got& got) {
-  const Bounded b = ConvertLegacy({Int32(in, "current_replicas"), Int32(in, "desired_replicas"),
-                                   Int32(in, "min_replicas"), Int32(in, "max_replicas"),
-                                   Num(in, "scale_up_limit_factor"),
-                                   Num(in, "scale_up_limit_minimum")});
+  const Bounded b =
+      ConvertLegacy({Int32(in, "current_replicas"), Int32(in, "desired_replicas"),
+                     Int32(in, "min_replicas"), Int32(in, "max_replicas"),
+                     Num(in, "scale_up_limit_factor"), Num(in, "scale_up_limit_minimum")});
   got.Int("replicas", b.replicas);
   got.Str("reason", b.reason);
 }
@@ -545,7 +546,8 @@ std::string RunVector(const Value& vec) {
   if (expected.HasMember("error") && expected["error"].IsString()) {
     const std::string want = Str(expected, "error");
     const Value& g = got.doc();
-    if (!g.HasMember("error") || !g["error"].IsString()) return "expected error containing \"" + want + "\", got " + ToJson(g);
+    if (!g.HasMember("error") || !g["error"].IsString())
+      return "expected error containing \"" + want + "\", got " + ToJson(g);
     const std::string have = g["error"].GetString();
     if (have.find(want) == std::string::npos) {
       return "expected error containing \"" + want + "\", got \"" + have + "\"";

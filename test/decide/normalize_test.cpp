@@ -52,7 +52,8 @@ TEST_CASE("legacy stabilization can exceed current (a plain max)") {
   CHECK(n.scaling_limited_reason == reason::kScaleUpLimit);
 }
 
-TEST_CASE("behavior stabilization: age == window is outside; only the last obsolete slot is reused") {
+TEST_CASE(
+    "behavior stabilization: age == window is outside; only the last obsolete slot is reused") {
   std::vector<Recommendation> recs = {{Ago(900), 1}, {Ago(60), 7}, {Ago(800), 2}};
   const Stabilized s = StabilizeWithBehavior({5, 9, 60, 120, kNow}, &recs);
   // Up window (now-60, now]: the 60 s entry is out, so upLimit = 9 and current 5 rises to 9.
@@ -94,8 +95,8 @@ TEST_CASE("limits: the scale-down floor may be negative; Min picks the largest f
 TEST_CASE("limits: Percent rounding is asymmetric and float64") {
   const std::vector<ScalingPolicy> p15 = {{PolicyType::kPercent, 15, 60}};
   LimitInput in{10, {}, {}, Rules(SelectPolicy::kMax, p15), kNow};
-  CHECK(ScaleUpLimit(in) == 12);    // ceil(11.5)
-  CHECK(ScaleDownLimit(in) == 8);   // trunc(8.5)
+  CHECK(ScaleUpLimit(in) == 12);   // ceil(11.5)
+  CHECK(ScaleDownLimit(in) == 8);  // trunc(8.5)
   const std::vector<ScalingPolicy> p10 = {{PolicyType::kPercent, 10, 60}};
   LimitInput fifty{50, {}, {}, Rules(SelectPolicy::kMax, p10), kNow};
   CHECK(ScaleUpLimit(fifty) == 56);  // 50 * 1.1 = 55.000000000000007
@@ -104,7 +105,7 @@ TEST_CASE("limits: Percent rounding is asymmetric and float64") {
 TEST_CASE("rate: a used-up period floors the limit at current (never shrink while growing)") {
   const std::vector<ScalingPolicy> pods2 = {{PolicyType::kPods, 2, 60}};
   const std::vector<ScaleEvent> up = {{Ago(10), 6}};
-  RateInput in{10, 15, 1, 20, Rules(SelectPolicy::kMax, pods2), Rules(SelectPolicy::kMax, pods2),
+  RateInput in{10, 15, 1,   20, Rules(SelectPolicy::kMax, pods2), Rules(SelectPolicy::kMax, pods2),
                up, {}, kNow};
   const Bounded b = ConvertWithBehaviorRate(in);
   CHECK(b.replicas == 10);
@@ -114,8 +115,9 @@ TEST_CASE("rate: a used-up period floors the limit at current (never shrink whil
 TEST_CASE("rate: scaling down caps the limit at current") {
   const std::vector<ScalingPolicy> pods2 = {{PolicyType::kPods, 2, 60}};
   const std::vector<ScaleEvent> down = {{Ago(10), 6}};
-  RateInput in{10, 5, 1, 20, Rules(SelectPolicy::kMax, pods2), Rules(SelectPolicy::kMax, pods2),
-               {}, down, kNow};
+  RateInput in{
+      10, 5,    1,   20, Rules(SelectPolicy::kMax, pods2), Rules(SelectPolicy::kMax, pods2),
+      {}, down, kNow};
   const Bounded b = ConvertWithBehaviorRate(in);
   CHECK(b.replicas == 10);
   CHECK(b.reason == reason::kScaleDownLimit);

@@ -28,10 +28,10 @@ Target Backend() {
   t.min_replicas = 3;
   t.max_replicas = 20;
   Behavior b;
-  b.scale_up = ScalingRules{60, SelectPolicy::kMax,
-                            std::vector<ScalingPolicy>{{PolicyType::kPercent, 50, 60}}, {}};
-  b.scale_down = ScalingRules{300, SelectPolicy::kMax,
-                              std::vector<ScalingPolicy>{{PolicyType::kPercent, 10, 60}}, {}};
+  b.scale_up = ScalingRules{
+      60, SelectPolicy::kMax, std::vector<ScalingPolicy>{{PolicyType::kPercent, 50, 60}}, {}};
+  b.scale_down = ScalingRules{
+      300, SelectPolicy::kMax, std::vector<ScalingPolicy>{{PolicyType::kPercent, 10, 60}}, {}};
   t.behavior = b;
   return t;
 }
@@ -103,8 +103,8 @@ TEST_CASE("AMAS backend: a sustained down from 20 waits 300 s, then -10 % per 60
   };
   const std::vector<Change> expected = {
       {285, 18},  // 20 rounds of "down" fill the 300 s window; int32(20 * 0.9)
-      {345, 16},  {405, 14}, {465, 12}, {525, 10}, {585, 9}, {645, 8},
-      {705, 7},   {765, 6},  {825, 5},  {885, 4},  {945, 3},  // never below min_replicas
+      {345, 16}, {405, 14}, {465, 12}, {525, 10}, {585, 9}, {645, 8},
+      {705, 7},  {765, 6},  {825, 5},  {885, 4},  {945, 3},  // never below min_replicas
   };
   CHECK(Run(Backend(), 20, -60, 2400, verdict) == expected);
 }

@@ -69,7 +69,8 @@ TEST_CASE("utilization: the CPU readiness rule is cpu-only") {
 TEST_CASE("utilization: scale-up with a pending pod counts it at zero usage") {
   // Ready: 2 x 1500/1000 = 150 % vs 50 % target -> ratio 3. Pending pod added at 0:
   // 3000*100/3000 = 100 % -> ratio 2 -> ceil(2 * 3) = 6.
-  std::vector<PodSample> pods = {Running(1500), Running(1500), With(PodState::kPending, std::nullopt)};
+  std::vector<PodSample> pods = {Running(1500), Running(1500),
+                                 With(PodState::kPending, std::nullopt)};
   auto r = ReplicasForUtilization(Util(3, 50, pods));
   REQUIRE(r.ok());
   CHECK(r->utilization == 150);
@@ -84,7 +85,8 @@ TEST_CASE("utilization: missing pods with a ratio of exactly 1 add nothing") {
   CHECK(r->replicas == 2);
 }
 
-TEST_CASE("utilization: samples matching no pod are skipped in the ratio, counted after rebalance") {
+TEST_CASE(
+    "utilization: samples matching no pod are skipped in the ratio, counted after rebalance") {
   // Ready 2 x 3000/1000 = 300 % vs 100 %: ratio 3. One missing pod -> 0 on scale-up:
   // 6000*100/3000 = 200 % -> ratio 2; samples now: 2 ready + 1 missing + 2 extra = 5 -> 10.
   std::vector<PodSample> pods = {Running(3000), Running(3000), Running(std::nullopt)};

@@ -17,8 +17,8 @@ Target Valid() {
   t.min_replicas = 3;
   t.max_replicas = 20;
   Behavior b;
-  b.scale_up = ScalingRules{60, SelectPolicy::kMax,
-                            std::vector<ScalingPolicy>{{PolicyType::kPercent, 50, 60}}, {}};
+  b.scale_up = ScalingRules{
+      60, SelectPolicy::kMax, std::vector<ScalingPolicy>{{PolicyType::kPercent, 50, 60}}, {}};
   b.scale_down = ScalingRules{300, SelectPolicy::kMax,
                               std::vector<ScalingPolicy>{{PolicyType::kPercent, 10, 60}}, 0.2};
   t.behavior = b;
@@ -54,7 +54,8 @@ TEST_CASE("validate: table of bad targets and the field each error names") {
       {"empty name", [](Target& t) { t.name.clear(); }, "name: must not be empty"},
       {"min 0 without opt-in", [](Target& t) { t.min_replicas = 0; },
        "min_replicas: must be at least 1 (0 needs scale_to_zero: true), got 0"},
-      {"negative min", [](Target& t) { t.min_replicas = -1; }, "min_replicas: must be >= 0, got -1"},
+      {"negative min", [](Target& t) { t.min_replicas = -1; },
+       "min_replicas: must be >= 0, got -1"},
       {"max 0",
        [](Target& t) {
          t.min_replicas = 1;
@@ -63,7 +64,8 @@ TEST_CASE("validate: table of bad targets and the field each error names") {
        "max_replicas: must be at least 1, got 0"},
       {"min above max", [](Target& t) { t.max_replicas = 2; },
        "max_replicas: must be greater than or equal to min_replicas (3), got 2"},
-      {"window above 3600", [](Target& t) { t.behavior->scale_up->stabilization_window_seconds = 3601; },
+      {"window above 3600",
+       [](Target& t) { t.behavior->scale_up->stabilization_window_seconds = 3601; },
        "behavior.scaleUp.stabilizationWindowSeconds: must be in [0, 3600], got 3601"},
       {"negative window",
        [](Target& t) { t.behavior->scale_down->stabilization_window_seconds = -1; },
