@@ -48,10 +48,25 @@ struct String {
 };
 using Value = std::variant<Scalar, Vector, Matrix, String>;
 
+// Prometheus's annotations, worded as it words them, e.g.
+// "PromQL warning: quantile value should be between 0 and 1, got 2 (1:10)".
+struct Annotations {
+  std::vector<std::string> warnings;
+  std::vector<std::string> infos;
+};
+
+struct QueryResult {
+  Value value;  // a Matrix for range queries
+  Annotations annotations;
+};
+
 struct EngineOptions {
   core::Duration lookback_delta = core::Duration::Minutes(5);
   // Like --query.max-samples: the most samples one query may hold at once.
   int64_t max_samples = 50'000'000;
+  // Step of a subquery written without one (`x[5m:]`); Prometheus uses the
+  // global evaluation interval, promqltest 1m.
+  core::Duration default_subquery_step = core::Duration::Minutes(1);
 };
 
 class Engine {
@@ -63,6 +78,12 @@ class Engine {
   // A range query: one point per step from start through end (inclusive).
   core::Result<Matrix> Range(const Expr& expr, const store::View& view, core::Time start,
                              core::Time end, core::Duration step) const;
+  // The same two queries with the warnings and infos they raised.
+  core::Result<QueryResult> InstantQuery(const Expr& expr, const store::View& view,
+                                         core::Time t) const;
+  core::Result<QueryResult> RangeQuery(const Expr& expr, const store::View& view,
+                                       core::Time start, core::Time end,
+                                       core::Duration step) const;
 
  private:
   EngineOptions options_;
