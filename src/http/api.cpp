@@ -369,7 +369,7 @@ class Api {
     WriteString(w, t.last_scrape == core::Time() ? "0001-01-01T00:00:00Z"
                                                   : t.last_scrape.ToRFC3339());
     w.Key("lastScrapeDuration");
-    w.Double(t.last_scrape_duration.seconds());
+    WriteNumber(w, t.last_scrape_duration.seconds());
     w.Key("health");
     WriteString(w, t.health);
     w.Key("scrapeInterval");

@@ -99,6 +99,24 @@ std::string FormatTimestamp(int64_t t_ms) {
   return out;
 }
 
+void WriteNumber(JsonWriter& w, double v) {
+  if (!std::isfinite(v)) {
+    w.Null();  // Go refuses to encode these; null keeps the document valid
+    return;
+  }
+  char buf[64];
+  const double abs = std::abs(v);
+  const bool exp = abs != 0 && (abs < 1e-6 || abs >= 1e21);
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v,
+                                 exp ? std::chars_format::scientific : std::chars_format::fixed);
+  std::string out(buf, ec == std::errc() ? end : buf);
+  if (exp) {  // Go writes e-7, not e-07
+    const size_t e = out.find('e');
+    if (e != std::string::npos && e + 2 < out.size() && out[e + 2] == '0') out.erase(e + 2, 1);
+  }
+  w.RawValue(out.data(), out.size(), rapidjson::kNumberType);
+}
+
 void WriteString(JsonWriter& w, std::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }

@@ -32,6 +32,8 @@ Response ApiError(const core::Status& status);
 
 std::string FormatFloat(double v);
 std::string FormatTimestamp(int64_t t_ms);
+// A JSON number as Go's encoding/json writes a float64: 0, 0.012, 1e-7, 1e+21.
+void WriteNumber(JsonWriter& w, double v);
 
 void WriteString(JsonWriter& w, std::string_view s);
 void WriteLabels(JsonWriter& w, const core::Labels& labels);  // {"name":"value",...}

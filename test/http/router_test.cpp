@@ -78,6 +78,22 @@ TEST_CASE("floats and timestamps print as Prometheus prints them") {
   CHECK(FormatTimestamp(0) == "0");
 }
 
+TEST_CASE("JSON numbers print as Go's encoding/json prints float64") {
+  auto number = [](double v) {
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    WriteNumber(w, v);
+    return std::string(buf.GetString(), buf.GetSize());
+  };
+  CHECK(number(0) == "0");
+  CHECK(number(0.012) == "0.012");
+  CHECK(number(12) == "12");
+  CHECK(number(1e-7) == "1e-7");
+  CHECK(number(1.5e-10) == "1.5e-10");
+  CHECK(number(1e21) == "1e+21");
+  CHECK(number(123456.789) == "123456.789");
+}
+
 TEST_CASE("API envelopes have Prometheus's shape and status codes") {
   const Response ok = ApiSuccess([](JsonWriter& w) {
     w.StartArray();

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The amas-scaler binary's subcommands, end to end: exit codes and messages.
+#   cli_test.sh AMAS_SCALER_BINARY TESTDATA_DIR
+set -uo pipefail
+bin=$1
+data=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+checks=0
+failed=0
+
+# expect NAME WANT_CODE WANT_TEXT -- CMD...: runs CMD, compares the exit code
+# and looks for WANT_TEXT in stdout+stderr.
+expect() {
+  local name=$1 want_code=$2 want_text=$3
+  shift 4
+  local out code
+  out=$("$@" 2>&1)
+  code=$?
+  checks=$((checks + 1))
+  if [[ $code -ne $want_code || "$out" != *"$want_text"* ]]; then
+    failed=$((failed + 1))
+    echo "FAIL: $name: exit $code (want $want_code), output:"
+    echo "$out" | sed 's/^/    /'
+    echo "    wanted to find: $want_text"
+  else
+    echo "ok: $name"
+  fi
+}
+
+expect "help" 0 "--config.file" -- "$bin" --help
+expect "version" 0 "amas-scaler, version" -- "$bin" --version
+expect "unknown flag" 2 "amas-scaler: error: unknown long flag '--config.fil', try --help" -- \
+  "$bin" --config.fil=x
+expect "unknown command" 2 "unknown command \"check everything\"" -- "$bin" check everything
+
+expect "check config good" 0 "SUCCESS: $data/config/good/full.yaml is valid" -- \
+  "$bin" check config "$data/config/good/full.yaml"
+expect "check config bad" 1 \
+  "FAILED: $data/config/bad/unknown_field_in_job.yaml:7:5: unknown field \"scrape_intervall\" in scrape_configs[0]" -- \
+  "$bin" check config "$data/config/good/minimal.yaml" "$data/config/bad/unknown_field_in_job.yaml"
+expect "check config missing file" 1 "FAILED: $tmp/nope.yml: cannot read the config file" -- \
+  "$bin" check config "$tmp/nope.yml"
+
+printf '# HELP a_total A.\n# TYPE a_total counter\na_total{x="1"} 1\na_total{x="2"} 2\nb 3\n' \
+  >"$tmp/good.prom"
+expect "check metrics stdin" 0 "families: 2, series: 3 (text format 0.0.4)" -- \
+  bash -c "\"$bin\" check metrics < \"$tmp/good.prom\""
+expect "check metrics file" 0 "families: 2, series: 3" -- "$bin" check metrics "$tmp/good.prom"
+printf '# TYPE a counter\na_total 1 1700000000.5\n# EOF\n' >"$tmp/good.om"
+expect "check metrics sniffs OpenMetrics" 0 "families: 1, series: 1 (OpenMetrics)" -- \
+  bash -c "\"$bin\" check metrics - < \"$tmp/good.om\""
+expect "check metrics --format=text" 1 "2:" -- \
+  bash -c "\"$bin\" check metrics --format=text < \"$tmp/good.om\""
+printf 'a 1\nb{x="1" 2\n' >"$tmp/bad.prom"
+expect "check metrics bad" 1 "2:" -- "$bin" check metrics "$tmp/bad.prom"
+
+for cmd in "check rules r.yml" "test rules t.yml" "test promql a.test" "eval up" "backtest"; do
+  # shellcheck disable=SC2086
+  expect "$cmd is a placeholder" 2 "\"${cmd% *}\" is not implemented yet" -- "$bin" $cmd
+done
+expect "backtest placeholder" 2 "\"backtest\" is not implemented yet" -- "$bin" backtest
+
+echo "$((checks - failed)) of $checks checks passed"
+[[ $failed -eq 0 ]]
