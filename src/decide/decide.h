@@ -30,7 +30,10 @@ struct Target {
   std::string name;
   int32_t min_replicas = 1;  // 0 only with scale_to_zero
   int32_t max_replicas = 1;
-  bool scale_to_zero = false;  // opt-in for min_replicas 0 (the HPAScaleToZero idea)
+  // Opt-in for min_replicas 0 (the HPAScaleToZero idea). A target at 0 is then decided
+  // from 0; growing from 0 needs a Pods policy, since Percent of 0 is 0 (as in the HPA).
+  // With min_replicas >= 1 a target at 0 was scaled down by hand and stays paused.
+  bool scale_to_zero = false;
   // spec.behavior. Unset: the HPA legacy path (5-minute max-stabilization of
   // scale-down, at most max(2 x current, 4) per round), not the default behavior.
   std::optional<Behavior> behavior;
@@ -38,7 +41,8 @@ struct Target {
   bool paused = false;             // hold at the current count
   bool paused_scale_up = false;    // never grow
   bool paused_scale_down = false;  // never shrink
-  // After a change, hold for this long (zero: none). Reported as rate_policy.
+  // A change applied at T holds the count during [T, T + cooldown) (zero: none).
+  // Reported as rate_policy. Behavior policies usually express this better.
   core::Duration cooldown;
 };
 

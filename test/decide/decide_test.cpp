@@ -387,3 +387,20 @@ TEST_CASE("the examples in decide.h hold") {
   CHECK(held.desired == 10);
   CHECK(held.limit == Limit::kMissingData);
 }
+
+TEST_CASE("from zero: a Percent-only scale-up policy cannot grow, a Pods policy can") {
+  Target t;
+  t.name = "workers";
+  t.min_replicas = 0;
+  t.scale_to_zero = true;
+  t.max_replicas = 10;
+  Behavior b;
+  b.scale_up = ScalingRules{0, SelectPolicy::kMax,
+                            std::vector<ScalingPolicy>{{PolicyType::kPercent, 50, 60}}, {}};
+  t.behavior = b;
+  const Decision stuck = Once(t, 0, {Up("queue")});
+  CHECK(stuck.desired == 0);
+  CHECK(stuck.limit == Limit::kRatePolicy);
+  t.behavior->scale_up->policies->push_back({PolicyType::kPods, 2, 60});
+  CHECK(Once(t, 0, {Up("queue")}).desired == 2);
+}
