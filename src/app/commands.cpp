@@ -6,6 +6,7 @@
 
 #include "app/config.h"
 #include "expo/expo.h"
+#include "promql/promqltest.h"
 
 namespace amas::app {
 namespace {
@@ -61,6 +62,11 @@ int CheckMetrics(const std::string& path, std::string_view format, std::istream&
   out << "families: " << result->families << ", series: " << result->series << " ("
       << (f == expo::Format::kOpenMetrics ? "OpenMetrics" : "text format 0.0.4") << ")\n";
   return 0;
+}
+
+int TestPromql(const std::vector<std::string>& files, std::ostream& out) {
+  const promql::TestCounts counts = promql::RunTestFiles(files, out);
+  return counts.failed == 0 ? 0 : 1;
 }
 
 int NotImplemented(std::string_view command, std::ostream& err) {

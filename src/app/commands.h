@@ -21,6 +21,10 @@ int CheckConfig(const std::vector<std::string>& files, std::ostream& out, std::o
 int CheckMetrics(const std::string& path, std::string_view format, std::istream& in,
                  std::ostream& out, std::ostream& err);
 
+// Runs promqltest scripts (*.test): prints failing cases and the counts;
+// exit 1 when any case fails.
+int TestPromql(const std::vector<std::string>& files, std::ostream& out);
+
 // The placeholder for a command another part of amas-scaler will provide.
 int NotImplemented(std::string_view command, std::ostream& err);
 

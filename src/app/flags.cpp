@@ -127,6 +127,9 @@ Result<Command> ParseArgs(const std::vector<std::string_view>& args) {
   if (cmd.kind == Kind::kCheckConfig && cmd.files.empty()) {
     return Status::InvalidArgument("check config: expected at least one config file");
   }
+  if (cmd.kind == Kind::kTestPromql && cmd.files.empty()) {
+    return Status::InvalidArgument("test promql: expected at least one .test file");
+  }
   if (cmd.kind == Kind::kCheckMetrics && cmd.files.size() > 1) {
     return Status::InvalidArgument("check metrics: expected at most one file (or - for stdin)");
   }
@@ -157,7 +160,7 @@ Commands (without one, amas-scaler serves):
   check metrics [FILE|-]         Parse an exposition (default stdin); --format=text
                                  or openmetrics, else sniffed from "# EOF".
   check rules FILE...            Check rule files.               (not implemented yet)
-  test promql FILE...            Run promqltest files.           (not implemented yet)
+  test promql FILE...            Run promqltest scripts (*.test); exit 1 if a case fails.
   test rules FILE...             Run rule unit tests.            (not implemented yet)
   eval EXPR                      Evaluate a PromQL expression.   (not implemented yet)
   backtest                       Replay recorded metrics.        (not implemented yet)

@@ -35,8 +35,8 @@ int main(int argc, char** argv) {
     case Command::Kind::kCheckMetrics:
       return amas::app::CheckMetrics(cmd->files.empty() ? "" : cmd->files[0], cmd->format,
                                      std::cin, std::cout, std::cerr);
+    case Command::Kind::kTestPromql: return amas::app::TestPromql(cmd->files, std::cout);
     case Command::Kind::kCheckRules:
-    case Command::Kind::kTestPromql:
     case Command::Kind::kTestRules:
     case Command::Kind::kEval:
     case Command::Kind::kBacktest: return amas::app::NotImplemented(cmd->name, std::cerr);

@@ -55,7 +55,26 @@ expect "check metrics --format=text" 1 "2:" -- \
 printf 'a 1\nb{x="1" 2\n' >"$tmp/bad.prom"
 expect "check metrics bad" 1 "2:" -- "$bin" check metrics "$tmp/bad.prom"
 
-for cmd in "check rules r.yml" "test rules t.yml" "test promql a.test" "eval up" "backtest"; do
+cat >"$tmp/ok.test" <<'EOF'
+load 5m
+  http_requests{job="api"} 0+10x10
+
+eval instant at 50m sum(http_requests)
+  {} 100
+EOF
+cat >"$tmp/wrong.test" <<'EOF'
+load 5m
+  http_requests{job="api"} 0+10x10
+
+eval instant at 50m sum(http_requests)
+  {} 99
+EOF
+expect "test promql passes" 0 "1 passed, 0 failed" -- "$bin" test promql "$tmp/ok.test"
+expect "test promql fails" 1 "1 passed, 1 failed" -- "$bin" test promql "$tmp/ok.test" "$tmp/wrong.test"
+expect "test promql needs files" 2 "test promql: expected at least one .test file" -- \
+  "$bin" test promql
+
+for cmd in "check rules r.yml" "test rules t.yml" "eval up" "backtest"; do
   # shellcheck disable=SC2086
   expect "$cmd is a placeholder" 2 "\"${cmd% *}\" is not implemented yet" -- "$bin" $cmd
 done

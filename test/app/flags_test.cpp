@@ -85,6 +85,8 @@ TEST_CASE("subcommands take their files and flags") {
   CHECK(eval->name == "eval");
   CHECK(eval->files == std::vector<std::string>{"sum(up)"});
   CHECK(Parse({"backtest"})->kind == Kind::kBacktest);
+  CHECK(Parse({"test", "promql"}).status().message() ==
+        "test promql: expected at least one .test file");
   CHECK(Parse({"test", "promql", "--", "-odd.test"})->files ==
         std::vector<std::string>{"-odd.test"});
 }
