@@ -15,12 +15,13 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/core.h"
 
-namespace re2 {
-class RE2;
+namespace amas::store::internal {
+class Pattern;  // pattern.h
 }
 
 namespace amas::store {
@@ -52,15 +53,19 @@ class Matcher {
   const std::string& name() const { return name_; }
   const std::string& value() const { return value_; }
   bool Matches(std::string_view label_value) const;
+  // True iff it matches "", hence also series that lack the label.
+  bool matches_empty() const { return matches_empty_; }
   // "name=\"value\"", "name=~\"re\"", ... as PromQL prints it.
   std::string ToString() const;
 
  private:
+  friend class View;  // Select() plans on the compiled pattern
   Matcher() = default;
   Type type_ = Type::kEqual;
+  bool matches_empty_ = false;
   std::string name_;
   std::string value_;
-  std::shared_ptr<const re2::RE2> regex_;  // shared: Matchers are copied into ASTs
+  std::shared_ptr<const internal::Pattern> pattern_;  // shared: Matchers are copied into ASTs
 };
 
 struct StoreOptions {
