@@ -20,7 +20,12 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-constexpr long kReceiveBufferBytes = 512 * 1024;  // fewer write callbacks on big bodies
+// curl's receive buffer is allocated per handle: big only for targets with big bodies.
+long ReceiveBufferBytes(size_t last_body_size) {
+  if (last_body_size >= (4u << 20)) return 512 * 1024;
+  if (last_body_size >= (256u << 10)) return 128 * 1024;
+  return CURL_MAX_WRITE_SIZE;
+}
 constexpr int kMaxWaitMs = 100;                   // how often Run looks at `stop`
 
 core::Duration Since(SteadyClock::time_point start) {
@@ -192,7 +197,7 @@ void ScrapeManager::Impl::Start(Target* t, core::Time now) {
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, kReceiveBufferBytes);
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, ReceiveBufferBytes(t->last_body_size));
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Impl::Write);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
   curl_easy_setopt(h, CURLOPT_PRIVATE, t);
@@ -274,10 +279,14 @@ void ScrapeManager::Impl::Drive(int wait_ms) {
   int running = 0;
   curl_multi_perform(multi.get(), &running);
   int queued = 0;
+  bool completed = false;
   while (CURLMsg* msg = curl_multi_info_read(multi.get(), &queued)) {
-    if (msg->msg == CURLMSG_DONE) Complete(msg->easy_handle, msg->data.result);
+    if (msg->msg != CURLMSG_DONE) continue;
+    Complete(msg->easy_handle, msg->data.result);
+    completed = true;
   }
-  if (wait_ms > 0) curl_multi_poll(multi.get(), nullptr, 0, wait_ms, nullptr);
+  // After a completion the caller looks at its schedule again before waiting.
+  if (wait_ms > 0 && !completed) curl_multi_poll(multi.get(), nullptr, 0, wait_ms, nullptr);
 }
 
 core::Result<std::unique_ptr<ScrapeManager>> ScrapeManager::Create(std::vector<ScrapeConfig> configs,

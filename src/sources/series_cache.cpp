@@ -36,6 +36,10 @@ bool FlatIndex::Erase(uint64_t hash, uint32_t id) {
   return true;
 }
 
+void FlatIndex::Reserve(size_t n) {
+  while (slots_.size() < 2 * n) Grow();
+}
+
 void FlatIndex::Clear() {
   slots_.clear();
   mask_ = 0;
@@ -63,7 +67,14 @@ uint32_t SeriesCache::FindByHash(uint64_t hash, std::string_view key) const {
   });
 }
 
-uint32_t SeriesCache::Insert(std::string_view key, store::SeriesRef ref) {
+void SeriesCache::Reserve(size_t entries, size_t key_bytes) {
+  entries_.reserve(entries);
+  keys_.reserve(key_bytes);
+  by_key_.Reserve(entries);
+  by_ref_.Reserve(entries);
+}
+
+uint32_t SeriesCache::Insert(std::string_view key, uint64_t hash, store::SeriesRef ref) {
   uint32_t id;
   if (!free_ids_.empty()) {
     id = free_ids_.back();
@@ -74,7 +85,7 @@ uint32_t SeriesCache::Insert(std::string_view key, store::SeriesRef ref) {
   }
   CacheEntry& e = entries_[id];
   e = CacheEntry{};
-  e.hash = core::Hash64(key);
+  e.hash = hash;
   e.key_offset = static_cast<uint32_t>(keys_.size());
   e.key_size = static_cast<uint32_t>(key.size());
   e.ref = ref;

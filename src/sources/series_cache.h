@@ -5,6 +5,8 @@
 // entry remembers which entry followed it last time: the next lookup is usually
 // one memcmp on memory read in order, and the hash table is the fallback.
 // Entries also carry the staleness and duplicate bookkeeping of ScrapeState.
+// Like Prometheus's cache, a series keeps the labels it was cached with while
+// it stays exposed, even if its family's TYPE changes (le/quantile rendering).
 // Not thread-safe: one scrape loop owns it.
 #ifndef AMAS_SOURCES_SERIES_CACHE_H_
 #define AMAS_SOURCES_SERIES_CACHE_H_
@@ -37,6 +39,7 @@ class FlatIndex {
   }
   // The caller makes sure no equal key is present.
   void Insert(uint64_t hash, uint32_t id);
+  void Reserve(size_t n);
   // Removes id (inserted with hash); false if it was not there.
   bool Erase(uint64_t hash, uint32_t id);
   void Clear();
@@ -73,7 +76,9 @@ struct CacheEntry {
 class SeriesCache {
  public:
   // Finds the entry for key; hint is the entry expected (kNoEntry: none).
-  uint32_t Find(std::string_view key, uint32_t hint) const {
+  // Sets *hash to Hash64(key) when it had to compute it (0 otherwise).
+  uint32_t Find(std::string_view key, uint32_t hint, uint64_t* hash) const {
+    *hash = 0;
     if (hint != kNoEntry) {
       const CacheEntry& e = entries_[hint];
       if (e.live && e.key_size == key.size() &&
@@ -81,12 +86,19 @@ class SeriesCache {
         return hint;
       }
     }
-    return FindByHash(core::Hash64(key), key);
+    *hash = core::Hash64(key);
+    return FindByHash(*hash, key);
   }
   uint32_t FindByHash(uint64_t hash, std::string_view key) const;
-  // Adds key (absent) pointing at ref. The entry becomes an alias of an existing
-  // entry naming the same ref, else its own owner.
-  uint32_t Insert(std::string_view key, store::SeriesRef ref);
+  // Adds key (absent; hash == Hash64(key)) pointing at ref. The entry becomes an
+  // alias of an existing entry naming the same ref, else its own owner.
+  uint32_t Insert(std::string_view key, uint64_t hash, store::SeriesRef ref);
+  uint32_t Insert(std::string_view key, store::SeriesRef ref) {
+    return Insert(key, core::Hash64(key), ref);
+  }
+  // Room for about `entries` series whose keys total `key_bytes`, so a first
+  // scrape does not regrow (and copy) everything several times.
+  void Reserve(size_t entries, size_t key_bytes);
   // Points an entry (and its owner's ref index) at a new ref after the store
   // dropped the old one.
   void Rebind(uint32_t id, store::SeriesRef ref);

@@ -98,6 +98,9 @@ core::Status ScrapeState::AppendBody(store::Appender* app, const ScrapeInput& in
                                      ScrapeReport* report) {
   expo::Parser parser(input.body, input.format);
   const uint64_t now = scrape_number_;
+  // A first scrape creates an entry per line: size the cache once. Keys take
+  // at most the body; untouched reserved pages cost no memory.
+  if (cache_.size() == 0) cache_.Reserve(input.body.size() / 192, input.body.size());
   const size_t limit = options_.sample_limit > 0 ? static_cast<size_t>(options_.sample_limit)
                                                  : SIZE_MAX;
   bool over_limit = false;
@@ -118,12 +121,13 @@ core::Status ScrapeState::AppendBody(store::Appender* app, const ScrapeInput& in
     if (options_.honor_timestamps) explicit_t = parser.timestamp_ms();
     const int64_t t = explicit_t ? *explicit_t : input.t_ms;
 
-    uint32_t id = cache_.Find(key, hint);
+    uint64_t hash;
+    uint32_t id = cache_.Find(key, hint, &hash);
     if (id == kNoEntry) {
       store::SeriesRef ref;
       core::Status st = Resolve(&parser, app, &ref);
       if (!st.ok()) return st;
-      id = cache_.Insert(key, ref);
+      id = cache_.Insert(key, hash, ref);
       CacheEntry& created = cache_.at(id);
       if (created.owner == id) {
         created.track_staleness = !explicit_t.has_value();

@@ -124,6 +124,8 @@ void FixtureServer::AcceptLoop() {
       close(fd);
       return;
     }
+    const int one = 1;  // small header and body writes must not wait for delayed ACKs
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     open_fds_.push_back(fd);
     threads_.emplace_back([this, fd] { Serve(fd); });
   }
@@ -214,12 +216,12 @@ bool FixtureServer::Respond(int fd, const FixtureResponse& r) {
   const std::string body = r.gzip ? Gzip(r.body) : r.body;
   if (r.gzip) head += "Content-Encoding: gzip\r\n";
   head += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
-  if (!SendAll(fd, head)) return false;
   if (r.truncate_at >= 0) {
-    SendAll(fd, body.data(), std::min(body.size(), static_cast<size_t>(r.truncate_at)));
+    head.append(body, 0, std::min(body.size(), static_cast<size_t>(r.truncate_at)));
+    SendAll(fd, head);
     return false;
   }
-  return SendAll(fd, body);
+  return SendAll(fd, head + body);
 }
 
 }  // namespace amas::testing
