@@ -147,8 +147,8 @@ class Scaler {
     metrics_.RecordReload(true, clock_.Now());
 
     scrape_thread_ = std::thread([this] { scrapes_->Run(stop_scrapes_); });
-    log_.Info("Listening on", {{"address", options_.listen_address},
-                               {"port", std::to_string(server_->port())}});
+    log_.Info("Listening on",
+              {{"address", options_.listen_address}, {"port", std::to_string(server_->port())}});
     log_.Info("Server is ready to receive web requests.");
     return Status();
   }
@@ -177,7 +177,8 @@ class Scaler {
       }
       if (now >= next_collect) {
         const size_t dropped = store_.Collect(now.unix_millis());
-        if (dropped > 0) log_.Debug("store collected", {{"series_dropped", std::to_string(dropped)}});
+        if (dropped > 0)
+          log_.Debug("store collected", {{"series_dropped", std::to_string(dropped)}});
         next_collect = now + kCollectEvery;
       }
     }

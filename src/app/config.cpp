@@ -52,8 +52,8 @@ std::string Resolve(const std::string& dir, const std::string& path) {
 
 bool IsSecretKey(std::string_view key) {
   static constexpr std::string_view kSecrets[] = {
-      "password", "credentials", "bearer_token", "secret", "token",
-      "client_secret", "api_key", "hmac_secret", "auth_token",
+      "password",      "credentials", "bearer_token", "secret",     "token",
+      "client_secret", "api_key",     "hmac_secret",  "auth_token",
   };
   return std::find(std::begin(kSecrets), std::end(kSecrets), key) != std::end(kSecrets);
 }
@@ -162,8 +162,8 @@ class Loader {
           ->Error("scrape timeout greater than scrape interval for scrape config with job name " +
                   Quote(sc.job_name));
     }
-    const int auth_kinds = (has_basic_auth ? 1 : 0) + (authorization ? 1 : 0) +
-                           (has_bearer_file ? 1 : 0);
+    const int auth_kinds =
+        (has_basic_auth ? 1 : 0) + (authorization ? 1 : 0) + (has_bearer_file ? 1 : 0);
     if (auth_kinds > 1) {
       return node.Error(
           "at most one of basic_auth, authorization and bearer_token_file must be configured");
@@ -189,8 +189,8 @@ class Loader {
           return p.Get("period")->Error("must be at least 1m");
         }
         if (demo->listen_address.find(':') == std::string::npos) {
-          return p.Get("listen_address")->Error("want host:port, got " +
-                                                Quote(demo->listen_address));
+          return p.Get("listen_address")
+              ->Error("want host:port, got " + Quote(demo->listen_address));
         }
       }
     }

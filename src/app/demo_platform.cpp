@@ -39,8 +39,8 @@ Instant At(core::Time t, core::Duration period) {
   for (int i = 0; i < DemoPlatform::kPods; ++i) {
     const double jitter = 0.03 * Wave(t_s, 37, 2.1 * i) + 0.015 * Wave(t_s, 11, 1.3 * i);
     in.cpu[i] = std::clamp(0.08 + 0.85 * in.load + jitter + 0.02 * (i - 1), 0.01, 0.99);
-    in.memory[i] = std::clamp(0.32 + 0.55 * lagged + 0.01 * Wave(t_s, 53, i) + 0.015 * (i - 1),
-                              0.05, 0.98);
+    in.memory[i] =
+        std::clamp(0.32 + 0.55 * lagged + 0.01 * Wave(t_s, 53, i) + 0.015 * (i - 1), 0.05, 0.98);
   }
   in.requests_per_second = 40 + 360 * in.load;
   const double over = std::max(0.0, in.load - 0.7);
@@ -117,9 +117,9 @@ std::string DemoPlatform::Render(core::Time now) {
   w.Family("amas_process_cpu_seconds_total", "counter",
            "Total user and system CPU time spent by the pod's main process in seconds.");
   for (int i = 0; i < kPods; ++i) {
-    w.Sample("amas_process_cpu_seconds_total{pod=\"" + std::string(kPodNames[i]) + "\"," + svc +
-                 "}",
-             totals_.cpu_seconds[i]);
+    w.Sample(
+        "amas_process_cpu_seconds_total{pod=\"" + std::string(kPodNames[i]) + "\"," + svc + "}",
+        totals_.cpu_seconds[i]);
   }
   w.Family("amas_pod_cpu_usage_ratio", "gauge",
            "CPU used by the pod as a fraction of its CPU limit (one core).");
@@ -135,9 +135,9 @@ std::string DemoPlatform::Render(core::Time now) {
   }
   w.Family("amas_pod_memory_working_set_bytes", "gauge", "Working-set memory of the pod in bytes.");
   for (int i = 0; i < kPods; ++i) {
-    w.Sample("amas_pod_memory_working_set_bytes{pod=\"" + std::string(kPodNames[i]) + "\"," + svc +
-                 "}",
-             std::round(in.memory[i] * kMemoryLimitBytes));
+    w.Sample(
+        "amas_pod_memory_working_set_bytes{pod=\"" + std::string(kPodNames[i]) + "\"," + svc + "}",
+        std::round(in.memory[i] * kMemoryLimitBytes));
   }
   w.Family("amas_pod_memory_limit_bytes", "gauge", "Memory limit of the pod in bytes.");
   for (int i = 0; i < kPods; ++i) {

@@ -45,7 +45,9 @@ Status SetFlag(std::string_view name, std::string_view value, Command* cmd) {
 const std::map<std::string, std::map<std::string, Kind>>& Subcommands() {
   static const std::map<std::string, std::map<std::string, Kind>> kSubs = {
       {"check",
-       {{"config", Kind::kCheckConfig}, {"metrics", Kind::kCheckMetrics}, {"rules", Kind::kCheckRules}}},
+       {{"config", Kind::kCheckConfig},
+        {"metrics", Kind::kCheckMetrics},
+        {"rules", Kind::kCheckRules}}},
       {"test", {{"promql", Kind::kTestPromql}, {"rules", Kind::kTestRules}}},
       {"eval", {{"", Kind::kEval}}},
       {"backtest", {{"", Kind::kBacktest}}},

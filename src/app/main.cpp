@@ -31,16 +31,20 @@ int main(int argc, char** argv) {
       std::cout << "amas-scaler, version " << AMAS_VERSION << " (revision " << AMAS_REVISION
                 << ")\n";
       return 0;
-    case Command::Kind::kCheckConfig: return amas::app::CheckConfig(cmd->files, std::cout, std::cerr);
+    case Command::Kind::kCheckConfig:
+      return amas::app::CheckConfig(cmd->files, std::cout, std::cerr);
     case Command::Kind::kCheckMetrics:
-      return amas::app::CheckMetrics(cmd->files.empty() ? "" : cmd->files[0], cmd->format,
-                                     std::cin, std::cout, std::cerr);
-    case Command::Kind::kTestPromql: return amas::app::TestPromql(cmd->files, std::cout);
+      return amas::app::CheckMetrics(cmd->files.empty() ? "" : cmd->files[0], cmd->format, std::cin,
+                                     std::cout, std::cerr);
+    case Command::Kind::kTestPromql:
+      return amas::app::TestPromql(cmd->files, std::cout);
     case Command::Kind::kCheckRules:
     case Command::Kind::kTestRules:
     case Command::Kind::kEval:
-    case Command::Kind::kBacktest: return amas::app::NotImplemented(cmd->name, std::cerr);
-    case Command::Kind::kServe: break;
+    case Command::Kind::kBacktest:
+      return amas::app::NotImplemented(cmd->name, std::cerr);
+    case Command::Kind::kServe:
+      break;
   }
   amas::app::SystemClock clock;
   amas::app::Logger log(&clock, cmd->options.log_level);

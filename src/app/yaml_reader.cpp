@@ -14,11 +14,16 @@ std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 std::string KindName(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return Quote(n.Scalar());
-    case YAML::NodeType::Null: return "null";
-    case YAML::NodeType::Undefined: return "nothing";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return Quote(n.Scalar());
+    case YAML::NodeType::Null:
+      return "null";
+    case YAML::NodeType::Undefined:
+      return "nothing";
   }
   return "something else";
 }
@@ -95,7 +100,8 @@ Result<std::vector<std::pair<YamlNode, YamlNode>>> YamlNode::Entries() const {
   std::set<std::string, std::less<>> seen;
   for (auto it = node_.begin(); it != node_.end(); ++it) {
     YamlNode key(it->first, file_, path_);
-    if (!it->first.IsScalar()) return key.Error("expected a string key, got " + KindName(it->first));
+    if (!it->first.IsScalar())
+      return key.Error("expected a string key, got " + KindName(it->first));
     const std::string& name = it->first.Scalar();
     if (!seen.insert(name).second) return key.Error("duplicate key " + Quote(name));
     out.emplace_back(std::move(key), YamlNode(it->second, file_, Join(path_, name)));
@@ -134,7 +140,8 @@ Result<double> YamlNode::AsDouble() const {
     if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf" || s == "+.Inf") {
       return std::numeric_limits<double>::infinity();
     }
-    if (s == "-.inf" || s == "-.Inf" || s == "-.INF") return -std::numeric_limits<double>::infinity();
+    if (s == "-.inf" || s == "-.Inf" || s == "-.INF")
+      return -std::numeric_limits<double>::infinity();
     if (s == ".nan" || s == ".NaN" || s == ".NAN") return std::numeric_limits<double>::quiet_NaN();
     const char* begin = s.data() + (!s.empty() && s[0] == '+' ? 1 : 0);
     double v = 0;
@@ -153,12 +160,14 @@ Result<core::Duration> YamlNode::AsDuration() const {
 
 Result<int64_t> YamlNode::AsBytes() const {
   static constexpr std::pair<std::string_view, int> kUnits[] = {
-      {"B", 0},   {"KB", 1},  {"KiB", 1}, {"MB", 2},  {"MiB", 2}, {"GB", 3},  {"GiB", 3},
-      {"TB", 4},  {"TiB", 4}, {"PB", 5},  {"PiB", 5}, {"EB", 6},  {"EiB", 6},
+      {"B", 0},  {"KB", 1},  {"KiB", 1}, {"MB", 2},  {"MiB", 2}, {"GB", 3},  {"GiB", 3},
+      {"TB", 4}, {"TiB", 4}, {"PB", 5},  {"PiB", 5}, {"EB", 6},  {"EiB", 6},
   };
   auto bad = [&] {
-    return Error("expected a size such as 10MB (units B, KB, MB, GB, TB, PB, EB or KiB, MiB, "
-                 "...), got " + KindName(node_));
+    return Error(
+        "expected a size such as 10MB (units B, KB, MB, GB, TB, PB, EB or KiB, MiB, "
+        "...), got " +
+        KindName(node_));
   };
   if (!node_.IsScalar()) return bad();
   std::string_view s = node_.Scalar();

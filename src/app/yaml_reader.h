@@ -37,8 +37,8 @@ class YamlNode {
   bool IsEmpty() const;
   const std::string& file() const { return file_; }
   const std::string& path() const { return path_; }
-  int line() const;    // 1-based; 0 when unknown
-  int column() const;  // 1-based; 0 when unknown
+  int line() const;           // 1-based; 0 when unknown
+  int column() const;         // 1-based; 0 when unknown
   std::string Where() const;  // "file:line:col"
   // InvalidArgument("file:line:col: path: message"); no "path: " at the root.
   core::Status Error(std::string_view message) const;
@@ -72,7 +72,7 @@ class MapReader {
   explicit MapReader(const YamlNode& node);
 
   std::optional<YamlNode> Get(std::string_view key);  // marks the key known
-  bool Present(std::string_view key);  // the key is written, even as "key:" (null)
+  bool Present(std::string_view key);                 // the key is written, even as "key:" (null)
   void String(std::string_view key, std::string* out, bool required = false);
   void Bool(std::string_view key, bool* out);
   void Int(std::string_view key, int64_t* out);

@@ -47,7 +47,8 @@ Result<int64_t> ParseDurationParam(std::string_view text) {
     return static_cast<int64_t>(std::llround(secs * 1000));
   }
   Result<core::Duration> d = core::Duration::Parse(text);
-  if (!d.ok()) return Status::InvalidArgument("cannot parse " + Quote(text) + " to a valid duration");
+  if (!d.ok())
+    return Status::InvalidArgument("cannot parse " + Quote(text) + " to a valid duration");
   return d->millis();
 }
 
@@ -199,7 +200,9 @@ class Api {
     return r;
   }
 
-  Response Healthy(const Request&) const { return Response::Text(200, "amas-scaler is Healthy.\n"); }
+  Response Healthy(const Request&) const {
+    return Response::Text(200, "amas-scaler is Healthy.\n");
+  }
 
   Response Ready(const Request&) const {
     if (o_.ready && o_.ready()) return Response::Text(200, "amas-scaler is Ready.\n");
@@ -222,9 +225,8 @@ class Api {
     std::vector<sources::TargetHealth> targets;
     if (show_active && o_.targets) targets = o_.targets();
     // Pools in name order, targets within a pool in the scraper's order.
-    std::stable_sort(targets.begin(), targets.end(), [](const auto& a, const auto& b) {
-      return a.scrape_pool < b.scrape_pool;
-    });
+    std::stable_sort(targets.begin(), targets.end(),
+                     [](const auto& a, const auto& b) { return a.scrape_pool < b.scrape_pool; });
     return ApiSuccess([&](JsonWriter& w) {
       w.StartObject();
       w.Key("activeTargets");
@@ -303,8 +305,7 @@ class Api {
       t_ms = *t;
     }
     const store::View view = o_.store->NewView();
-    Result<promql::Value> value =
-        engine_.Instant(**expr, view, core::Time::FromUnixMillis(t_ms));
+    Result<promql::Value> value = engine_.Instant(**expr, view, core::Time::FromUnixMillis(t_ms));
     if (!value.ok()) return EvalError(value.status());
     return ApiSuccess([&](JsonWriter& w) { WriteValue(w, *value); });
   }
@@ -366,8 +367,8 @@ class Api {
     WriteString(w, t.last_error);
     w.Key("lastScrape");
     // Go's zero time.Time, as Prometheus shows a target never scraped.
-    WriteString(w, t.last_scrape == core::Time() ? "0001-01-01T00:00:00Z"
-                                                  : t.last_scrape.ToRFC3339());
+    WriteString(w,
+                t.last_scrape == core::Time() ? "0001-01-01T00:00:00Z" : t.last_scrape.ToRFC3339());
     w.Key("lastScrapeDuration");
     WriteNumber(w, t.last_scrape_duration.seconds());
     w.Key("health");
@@ -423,8 +424,7 @@ std::string GlobalUrl(std::string_view scrape_url, std::string_view external_url
                       std::string_view listen_address) {
   UrlParts target;
   UrlParts external;
-  if (!SplitUrl(scrape_url, &target) || target.port.empty() ||
-      !SplitUrl(external_url, &external)) {
+  if (!SplitUrl(scrape_url, &target) || target.port.empty() || !SplitUrl(external_url, &external)) {
     return std::string(scrape_url);
   }
   if (target.host != "127.0.0.1" && target.host != "localhost" && target.host != "::1") {

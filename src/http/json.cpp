@@ -13,12 +13,18 @@ struct ErrorKind {
 
 ErrorKind Kind(ApiErrorType type) {
   switch (type) {
-    case ApiErrorType::kBadData: return {"bad_data", 400};
-    case ApiErrorType::kExecution: return {"execution", 422};
-    case ApiErrorType::kInternal: return {"internal", 500};
-    case ApiErrorType::kUnavailable: return {"unavailable", 503};
-    case ApiErrorType::kTimeout: return {"timeout", 503};
-    case ApiErrorType::kNotFound: return {"not_found", 404};
+    case ApiErrorType::kBadData:
+      return {"bad_data", 400};
+    case ApiErrorType::kExecution:
+      return {"execution", 422};
+    case ApiErrorType::kInternal:
+      return {"internal", 500};
+    case ApiErrorType::kUnavailable:
+      return {"unavailable", 503};
+    case ApiErrorType::kTimeout:
+      return {"timeout", 503};
+    case ApiErrorType::kNotFound:
+      return {"not_found", 404};
   }
   return {"internal", 500};
 }
@@ -64,13 +70,19 @@ Response ApiError(const core::Status& status) {
   using Code = core::Status::Code;
   switch (status.code()) {
     case Code::kInvalidArgument:
-    case Code::kUnimplemented: return ApiError(ApiErrorType::kBadData, status.message());
-    case Code::kNotFound: return ApiError(ApiErrorType::kNotFound, status.message());
+    case Code::kUnimplemented:
+      return ApiError(ApiErrorType::kBadData, status.message());
+    case Code::kNotFound:
+      return ApiError(ApiErrorType::kNotFound, status.message());
     case Code::kResourceExhausted:
-    case Code::kFailedPrecondition: return ApiError(ApiErrorType::kExecution, status.message());
-    case Code::kDeadlineExceeded: return ApiError(ApiErrorType::kTimeout, status.message());
-    case Code::kUnavailable: return ApiError(ApiErrorType::kUnavailable, status.message());
-    default: return ApiError(ApiErrorType::kInternal, status.message());
+    case Code::kFailedPrecondition:
+      return ApiError(ApiErrorType::kExecution, status.message());
+    case Code::kDeadlineExceeded:
+      return ApiError(ApiErrorType::kTimeout, status.message());
+    case Code::kUnavailable:
+      return ApiError(ApiErrorType::kUnavailable, status.message());
+    default:
+      return ApiError(ApiErrorType::kInternal, status.message());
   }
 }
 

@@ -69,7 +69,8 @@ void Poke(const std::string& host, int port) {
 
 int LogMessage(const mg_connection* conn, const char* message) {
   const mg_context* ctx = mg_get_context(conn);
-  auto* options = ctx == nullptr ? nullptr : static_cast<const ServerOptions*>(mg_get_user_data(ctx));
+  auto* options =
+      ctx == nullptr ? nullptr : static_cast<const ServerOptions*>(mg_get_user_data(ctx));
   if (options != nullptr && options->on_error) options->on_error(message);
   return 1;  // handled: civetweb prints nothing itself
 }
@@ -121,8 +122,8 @@ int Server::OnRequest(mg_connection* conn, void* self_ptr) {
       const size_t max = self->options_.max_body_bytes;
       if (info->content_length > static_cast<long long>(max) ||
           !ReadBody(conn, max, &request.body)) {
-        response = Response::Text(413, "request body larger than " + std::to_string(max) +
-                                           " bytes\n");
+        response =
+            Response::Text(413, "request body larger than " + std::to_string(max) + " bytes\n");
       } else {
         core::Status bad;
         if (request.Header("content-type").starts_with("application/x-www-form-urlencoded")) {
@@ -165,11 +166,16 @@ core::Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options
   // No keep-alive: a worker parked on an idle keep-alive socket only sees the
   // stop flag after civetweb's 2 s poll quantum, which would break "stop
   // within 1 s". A scrape every few seconds does not miss the reuse.
-  const char* config[] = {"listening_ports",  address->civetweb.c_str(),
-                          "num_threads",      threads.c_str(),
-                          "enable_keep_alive", "no",
-                          "request_timeout_ms", "30000",
-                          "linger_timeout_ms", "0",
+  const char* config[] = {"listening_ports",
+                          address->civetweb.c_str(),
+                          "num_threads",
+                          threads.c_str(),
+                          "enable_keep_alive",
+                          "no",
+                          "request_timeout_ms",
+                          "30000",
+                          "linger_timeout_ms",
+                          "0",
                           nullptr};
   mg_callbacks callbacks{};
   callbacks.log_message = LogMessage;

@@ -4,14 +4,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <map>
-#include <mutex>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+#include <fstream>
+#include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -58,8 +58,7 @@ std::vector<MetricFamily> ProcessFamilies() {
       const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
       out.push_back(OneValue("process_cpu_seconds_total",
                              "Total user and system CPU time spent in seconds.",
-                             MetricType::Counter,
-                             (std::stod(f[11]) + std::stod(f[12])) / ticks));
+                             MetricType::Counter, (std::stod(f[11]) + std::stod(f[12])) / ticks));
       out.push_back(OneValue("process_virtual_memory_bytes", "Virtual memory size in bytes.",
                              MetricType::Gauge, std::stod(f[20])));
       out.push_back(OneValue("process_resident_memory_bytes", "Resident memory size in bytes.",

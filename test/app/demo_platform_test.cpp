@@ -53,7 +53,8 @@ TEST_CASE("renders are deterministic and counters never go down") {
   for (int minute = 8; minute <= 40; minute += 4) {
     auto next = Samples(a.Render(kStart + core::Duration::Minutes(minute)));
     for (const auto& [series, value] : next) {
-      if (series.find("_total") != std::string::npos || series.find("_bucket") != std::string::npos ||
+      if (series.find("_total") != std::string::npos ||
+          series.find("_bucket") != std::string::npos ||
           series.find("_count") != std::string::npos || series.find("_sum") != std::string::npos) {
         INFO(series << " at minute " << minute);
         CHECK(value >= prev.at(series));

@@ -99,16 +99,18 @@ sources::TargetHealth Target(std::string job, std::string address, std::string h
 
 TEST_CASE("API requests give Prometheus-shaped golden responses") {
   store::Store store(store::StoreOptions{core::Duration()});
-  Append(&store, core::Labels::FromPairs({{"__name__", "up"}, {"job", "backend"}, {"instance", "a:1"}}),
+  Append(&store,
+         core::Labels::FromPairs({{"__name__", "up"}, {"job", "backend"}, {"instance", "a:1"}}),
          {{970'000, 1}, {985'000, 1}, {1'000'000, 1}});
-  Append(&store, core::Labels::FromPairs({{"__name__", "up"}, {"job", "backend"}, {"instance", "b:1"}}),
+  Append(&store,
+         core::Labels::FromPairs({{"__name__", "up"}, {"job", "backend"}, {"instance", "b:1"}}),
          {{970'000, 1}, {985'000, 0}, {1'000'000, 0}});
   Append(&store,
          core::Labels::FromPairs({{"__name__", "amas_celery_queue_length"}, {"queue", "default"}}),
          {{940'000, 5}, {955'000, 7.5}, {999'500, 12}});
   Append(&store,
-         core::Labels::FromPairs({{"__name__", "http_requests_total"}, {"job", "backend"},
-                                  {"code", "500"}}),
+         core::Labels::FromPairs(
+             {{"__name__", "http_requests_total"}, {"job", "backend"}, {"code", "500"}}),
          {{100'000, 3}});  // old: outside 5m lookback at t=1000s
   FixedClock clock;
   ApiOptions options;
@@ -174,8 +176,7 @@ TEST_CASE("globalUrl rewrites loopback scrape URLs like Prometheus") {
         "http://scaler.example:9106/metrics?x=1");
   CHECK(GlobalUrl("http://[::1]:9106/metrics", ext, ":9105") ==
         "http://scaler.example:9106/metrics");
-  CHECK(GlobalUrl("http://10.0.0.1:9106/metrics", ext, ":9105") ==
-        "http://10.0.0.1:9106/metrics");
+  CHECK(GlobalUrl("http://10.0.0.1:9106/metrics", ext, ":9105") == "http://10.0.0.1:9106/metrics");
   CHECK(GlobalUrl("http://localhost/metrics", ext, ":9105") == "http://localhost/metrics");
 }
 

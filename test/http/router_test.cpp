@@ -108,8 +108,9 @@ TEST_CASE("API envelopes have Prometheus's shape and status codes") {
 
   const Response bad = ApiError(ApiErrorType::kBadData, "invalid parameter \"query\": 1:1: x");
   CHECK(bad.status == 400);
-  CHECK(bad.body ==
-        R"({"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:1: x"})");
+  CHECK(
+      bad.body ==
+      R"({"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:1: x"})");
 
   CHECK(ApiError(ApiErrorType::kExecution, "e").status == 422);
   CHECK(ApiError(ApiErrorType::kUnavailable, "e").status == 503);

@@ -100,7 +100,8 @@ TEST_CASE("other modules register families on the registry SelfMetrics owns") {
       .Add({{"target", "backend"}, {"direction", "up"}, {"result", "ok"}})
       .Increment();
   const std::string text = m.Render();
-  CHECK(Contains(text, "amas_scaler_actions_total{direction=\"up\",result=\"ok\",target=\"backend\"} 1"));
+  CHECK(Contains(text,
+                 "amas_scaler_actions_total{direction=\"up\",result=\"ok\",target=\"backend\"} 1"));
   m.RecordReload(false, core::Time::FromUnixSeconds(5));
   CHECK(Contains(m.Render(), "amas_scaler_config_last_reload_successful 0"));
   CHECK(CheckMetrics(m.Render()).status == 0);

@@ -38,7 +38,8 @@ class Client {
       curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, post_body->c_str());
       curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE, static_cast<long>(post_body->size()));
       if (content_type != nullptr) {
-        headers = curl_slist_append(headers, (std::string("Content-Type: ") + content_type).c_str());
+        headers =
+            curl_slist_append(headers, (std::string("Content-Type: ") + content_type).c_str());
         curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers);
       }
     }
