@@ -158,7 +158,8 @@ void ParserOnly(const std::string& body, int repeat) {
     Run run2;
     expo::Parser q(body, expo::Format::kPrometheusText);
     for (expo::Entry e; (e = q.Next()) != expo::Entry::kEof;) {
-      if (e == expo::Entry::kSeries) sink += core::Hash64(q.series()) + q.timestamp_ms().value_or(0);
+      if (e == expo::Entry::kSeries)
+        sink += core::Hash64(q.series()) + q.timestamp_ms().value_or(0);
     }
     with_series.Add(run2);
   }

@@ -251,8 +251,10 @@ struct PrometheusApi::Impl {
 
 core::Result<std::unique_ptr<PrometheusApi>> PrometheusApi::Create(PrometheusApiOptions options) {
   if (!options.url.starts_with("http://") && !options.url.starts_with("https://")) {
-    return core::Status::InvalidArgument("prometheus datasource url must start with http:// or "
-                                         "https://: \"" + options.url + "\"");
+    return core::Status::InvalidArgument(
+        "prometheus datasource url must start with http:// or "
+        "https://: \"" +
+        options.url + "\"");
   }
   while (options.url.ends_with("/")) options.url.pop_back();
   if (options.max_attempts < 1) {
@@ -324,14 +326,16 @@ core::Result<QueryResult> PrometheusApi::Impl::Attempt(const std::string& url,
   CurlSlist headers;
   AppendHeader(&headers, "Accept: application/json");
   if (!options.bearer_token_file.empty()) {
-    core::Result<std::string> token = ReadSecretFile(options.bearer_token_file, "bearer_token_file");
+    core::Result<std::string> token =
+        ReadSecretFile(options.bearer_token_file, "bearer_token_file");
     if (!token.ok()) return token.status();
     AppendHeader(&headers, "Authorization: Bearer " + *token);
   }
   std::string password;
   if (!options.basic_auth_username.empty()) {
     if (!options.basic_auth_password_file.empty()) {
-      core::Result<std::string> p = ReadSecretFile(options.basic_auth_password_file, "password_file");
+      core::Result<std::string> p =
+          ReadSecretFile(options.basic_auth_password_file, "password_file");
       if (!p.ok()) return p.status();
       password = std::move(*p);
     }
@@ -363,7 +367,8 @@ core::Result<QueryResult> PrometheusApi::Impl::Attempt(const std::string& url,
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &ReadHeader);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, retry_after_s);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  if (!options.tls_ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options.tls_ca_file.c_str());
+  if (!options.tls_ca_file.empty())
+    curl_easy_setopt(h, CURLOPT_CAINFO, options.tls_ca_file.c_str());
   if (options.tls_insecure_skip_verify) {
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -378,7 +383,8 @@ core::Result<QueryResult> PrometheusApi::Impl::Attempt(const std::string& url,
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http_status);
   core::Result<QueryResult> r = ParseQueryResponse(body, http_status);
   // A server-side query timeout would time out again: not retried.
-  *retry = !r.ok() && (http_status >= 500 || http_status == 429) && !r.status().IsDeadlineExceeded();
+  *retry =
+      !r.ok() && (http_status >= 500 || http_status == 429) && !r.status().IsDeadlineExceeded();
   return r;
 }
 

@@ -23,7 +23,7 @@ namespace amas::sources {
 struct PrometheusApiOptions {
   std::string url;  // base URL, e.g. "http://prometheus:9090" or "https://host/prefix"
   core::Duration timeout = core::Duration::Seconds(30);  // per attempt, also sent as &timeout=
-  int max_attempts = 3;                                   // 1: no retries
+  int max_attempts = 3;                                  // 1: no retries
   core::Duration initial_backoff = core::Duration::Millis(200);  // doubles per retry
   core::Duration max_backoff = core::Duration::Seconds(5);       // also caps Retry-After
   bool use_post = false;  // POST a form instead of GET (long queries)

@@ -26,7 +26,7 @@ long ReceiveBufferBytes(size_t last_body_size) {
   if (last_body_size >= (256u << 10)) return 128 * 1024;
   return CURL_MAX_WRITE_SIZE;
 }
-constexpr int kMaxWaitMs = 100;                   // how often Run looks at `stop`
+constexpr int kMaxWaitMs = 100;  // how often Run looks at `stop`
 
 core::Duration Since(SteadyClock::time_point start) {
   return core::Duration::Millis(
@@ -46,11 +46,11 @@ struct ScrapeManager::Impl {
     size_t last_body_size = 0;
     bool body_too_large = false;
     bool in_flight = false;
-    core::Time started_at;                 // the scrape's timestamp
+    core::Time started_at;  // the scrape's timestamp
     SteadyClock::time_point started_steady;
-    core::Time next;                       // when the next scrape is due
+    core::Time next;  // when the next scrape is due
     char errbuf[CURL_ERROR_SIZE] = {};
-    TargetHealth health;                   // guarded by health_mu
+    TargetHealth health;  // guarded by health_mu
   };
 
   store::Store* store = nullptr;
@@ -221,9 +221,9 @@ void ScrapeManager::Impl::Complete(CURL* easy, CURLcode code) {
   curl_multi_remove_handle(multi.get(), easy);
   t->in_flight = false;
   if (t->body_too_large) {
-    return Finish(t, core::Status::ResourceExhausted("body size limit exceeded (" +
-                                                     std::to_string(t->config->body_size_limit_bytes) +
-                                                     " bytes)"));
+    return Finish(t, core::Status::ResourceExhausted(
+                         "body size limit exceeded (" +
+                         std::to_string(t->config->body_size_limit_bytes) + " bytes)"));
   }
   if (code != CURLE_OK) return Finish(t, TransferError(easy, code, t->errbuf, "Get", t->spec.url));
   long status = 0;
@@ -249,8 +249,8 @@ void ScrapeManager::Impl::Finish(Target* t, core::Status transport) {
       input.format = *format;
       input.body = t->body;
     } else {
-      transport = core::Status::InvalidArgument("unsupported Content-Type \"" + std::string(ct) +
-                                                "\"");
+      transport =
+          core::Status::InvalidArgument("unsupported Content-Type \"" + std::string(ct) + "\"");
     }
   }
   input.transport = std::move(transport);
@@ -289,9 +289,8 @@ void ScrapeManager::Impl::Drive(int wait_ms) {
   if (wait_ms > 0 && !completed) curl_multi_poll(multi.get(), nullptr, 0, wait_ms, nullptr);
 }
 
-core::Result<std::unique_ptr<ScrapeManager>> ScrapeManager::Create(std::vector<ScrapeConfig> configs,
-                                                                   store::Store* store,
-                                                                   const core::Clock* clock) {
+core::Result<std::unique_ptr<ScrapeManager>> ScrapeManager::Create(
+    std::vector<ScrapeConfig> configs, store::Store* store, const core::Clock* clock) {
   core::Status st = ValidateConfigs(configs);
   if (!st.ok()) return st;
   if (store == nullptr || clock == nullptr) {

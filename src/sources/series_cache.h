@@ -64,10 +64,10 @@ struct CacheEntry {
   uint32_t key_offset = 0;
   uint32_t key_size = 0;
   store::SeriesRef ref;
-  uint32_t owner = kNoEntry;  // itself for an owner
-  uint32_t next = kNoEntry;   // the entry that followed this one in the last scrape
-  uint64_t key_seen = 0;      // scrape number that last exposed these bytes
-  uint64_t series_seen = 0;   // owners: scrape number that last exposed the series
+  uint32_t owner = kNoEntry;      // itself for an owner
+  uint32_t next = kNoEntry;       // the entry that followed this one in the last scrape
+  uint64_t key_seen = 0;          // scrape number that last exposed these bytes
+  uint64_t series_seen = 0;       // owners: scrape number that last exposed the series
   uint64_t prev_series_seen = 0;  // owners: series_seen before this scrape, for rollback
   bool track_staleness = false;   // owners: false for samples with explicit timestamps
   bool live = false;

@@ -37,9 +37,8 @@ void MergeTargetLabels(const core::Labels& target, bool honor_labels, core::Labe
   if (scratch->empty()) return;
   // Shorter names first, so "job" claims exported_job before "exported_job"
   // (if a target had such a label) is pushed to exported_exported_job.
-  std::stable_sort(scratch->begin(), scratch->end(), [](const auto& a, const auto& b) {
-    return a.first.size() < b.first.size();
-  });
+  std::stable_sort(scratch->begin(), scratch->end(),
+                   [](const auto& a, const auto& b) { return a.first.size() < b.first.size(); });
   for (const auto& [name, value] : *scratch) {
     std::string renamed = name;
     while (true) {
@@ -83,10 +82,9 @@ ScrapeReport ScrapeState::Ingest(store::Store* store, const ScrapeInput& input) 
   }
   report.status = status;
   report.duration =
-      input.duration +
-      core::Duration::Millis(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::steady_clock::now() - started)
-                                 .count());
+      input.duration + core::Duration::Millis(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  std::chrono::steady_clock::now() - started)
+                                                  .count());
   AppendSynthetic(&*app, input.t_ms, report, status.ok());
   const store::AppendStats stats = app->Commit();
   report.out_of_order += stats.out_of_order;
@@ -101,8 +99,8 @@ core::Status ScrapeState::AppendBody(store::Appender* app, const ScrapeInput& in
   // A first scrape creates an entry per line: size the cache once. Keys take
   // at most the body; untouched reserved pages cost no memory.
   if (cache_.size() == 0) cache_.Reserve(input.body.size() / 192, input.body.size());
-  const size_t limit = options_.sample_limit > 0 ? static_cast<size_t>(options_.sample_limit)
-                                                 : SIZE_MAX;
+  const size_t limit =
+      options_.sample_limit > 0 ? static_cast<size_t>(options_.sample_limit) : SIZE_MAX;
   bool over_limit = false;
   uint32_t prev = kNoEntry;
   uint32_t hint = first_entry_;

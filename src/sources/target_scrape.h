@@ -35,13 +35,13 @@ struct ScrapeInput {
   core::Status transport;  // non-OK: no body (refused, timeout, HTTP 500, bad Content-Type...)
   std::string_view body;
   expo::Format format = expo::Format::kPrometheusText;
-  int64_t t_ms = 0;  // the scrape's start: default sample time and stale-marker time
+  int64_t t_ms = 0;         // the scrape's start: default sample time and stale-marker time
   core::Duration duration;  // time spent fetching; Ingest adds its own time to it
 };
 
 struct ScrapeReport {
-  core::Status status;   // OK, or why the scrape failed (also in last_error)
-  size_t scraped = 0;    // sample lines in the body (scrape_samples_scraped)
+  core::Status status;       // OK, or why the scrape failed (also in last_error)
+  size_t scraped = 0;        // sample lines in the body (scrape_samples_scraped)
   size_t post_relabel = 0;   // samples kept (scrape_samples_post_metric_relabeling)
   size_t series_added = 0;   // series new to the cache (scrape_series_added)
   size_t duplicates = 0;     // same series again in one scrape without a timestamp: dropped
@@ -77,8 +77,7 @@ class ScrapeState {
   void AppendStaleMarkers(store::Appender* app, int64_t t_ms, ScrapeReport* report);
   void UndoSeen();
   void EvictUnseen();
-  void AppendSynthetic(store::Appender* app, int64_t t_ms, const ScrapeReport& report,
-                       bool up);
+  void AppendSynthetic(store::Appender* app, int64_t t_ms, const ScrapeReport& report, bool up);
   void AppendSyntheticOne(store::Appender* app, Synthetic which, int64_t t_ms, double value);
 
   ScrapeOptions options_;

@@ -18,8 +18,8 @@ bool IsLabelName(std::string_view name) {
 }
 
 core::Status BadAddress(std::string_view address, std::string_view why) {
-  return core::Status::InvalidArgument("target \"" + std::string(address) + "\": " +
-                                       std::string(why));
+  return core::Status::InvalidArgument("target \"" + std::string(address) +
+                                       "\": " + std::string(why));
 }
 
 // host:port, [v6]:port or a bare host; the port (if any) 1..65535.
@@ -195,7 +195,8 @@ std::vector<TargetSpec> BuildTargets(const ScrapeConfig& c) {
       t.labels = l.Build();
 
       t.url = c.scheme + "://" + address + c.metrics_path;
-      if (!query.empty()) t.url += (c.metrics_path.find('?') == std::string::npos ? "?" : "&") + query;
+      if (!query.empty())
+        t.url += (c.metrics_path.find('?') == std::string::npos ? "?" : "&") + query;
       t.hash = core::Hash64(t.url, t.labels.hash());
       if (!seen.emplace(t.url, t.labels.hash()).second) continue;
       out.push_back(std::move(t));

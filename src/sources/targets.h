@@ -22,7 +22,7 @@ struct TargetSpec {
   std::string address;  // host:port
   core::Labels discovered_labels;
   core::Labels labels;
-  std::string url;  // scheme://address/path?params, the params encoded as Go's url.Values
+  std::string url;    // scheme://address/path?params, the params encoded as Go's url.Values
   uint64_t hash = 0;  // identity across reloads and the scrape offset
 };
 

@@ -20,8 +20,8 @@ namespace amas::testing {
 
 struct FixtureRequest {
   std::string method;
-  std::string path;   // without the query
-  std::string query;  // raw, without '?'
+  std::string path;                            // without the query
+  std::string query;                           // raw, without '?'
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
 };
@@ -31,12 +31,12 @@ struct FixtureResponse {
   std::string content_type = "text/plain; version=0.0.4; charset=utf-8";  // "" → no header
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
-  bool gzip = false;      // send body gzip-compressed with Content-Encoding: gzip
-  int delay_ms = 0;       // wait before answering
-  bool hang = false;      // never answer; the connection stays open until the server stops
-  bool endless = false;   // chunked body repeating `body` until the client hangs up
+  bool gzip = false;          // send body gzip-compressed with Content-Encoding: gzip
+  int delay_ms = 0;           // wait before answering
+  bool hang = false;          // never answer; the connection stays open until the server stops
+  bool endless = false;       // chunked body repeating `body` until the client hangs up
   int chunk_interval_ms = 0;  // endless: pause between chunks
-  long truncate_at = -1;  // >= 0: announce the full length, send this many bytes, close
+  long truncate_at = -1;      // >= 0: announce the full length, send this many bytes, close
 };
 
 class FixtureServer {

@@ -116,7 +116,9 @@ TEST_CASE("MergeTargetLabels follows Prometheus's mutateSampleLabels", "[sources
         {"instance", "i:1"},
         {"exported_job", "x"},
         {"exported_instance", "z"}}},
-      {{{"__name__", "m"}, {"job", "x"}}, true, {{"__name__", "m"}, {"job", "x"}, {"instance", "i:1"}}},
+      {{{"__name__", "m"}, {"job", "x"}},
+       true,
+       {{"__name__", "m"}, {"job", "x"}, {"instance", "i:1"}}},
   };
   std::vector<std::pair<std::string, std::string>> scratch;
   for (const MergeCase& c : cases) {

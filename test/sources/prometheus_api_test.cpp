@@ -28,14 +28,16 @@ TEST_CASE("ParseQueryResponse maps Prometheus's shapes and errors", "[sources]")
       {"bad_data", 400,
        R"({"status":"error","errorType":"bad_data","error":"1:5: parse error: unclosed left parenthesis"})",
        Code::kInvalidArgument, "1:5: parse error: unclosed left parenthesis"},
-      {"timeout", 503, R"({"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"})",
+      {"timeout", 503,
+       R"({"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"})",
        Code::kDeadlineExceeded, "query timed out"},
-      {"execution", 422, R"({"status":"error","errorType":"execution","error":"many-to-many matching not allowed"})",
+      {"execution", 422,
+       R"({"status":"error","errorType":"execution","error":"many-to-many matching not allowed"})",
        Code::kFailedPrecondition, "many-to-many"},
       {"unavailable", 503, R"({"status":"error","errorType":"unavailable","error":"not ready"})",
        Code::kUnavailable, "not ready"},
-      {"canceled", 499, R"({"status":"error","errorType":"canceled","error":"ctx"})", Code::kAborted,
-       "ctx"},
+      {"canceled", 499, R"({"status":"error","errorType":"canceled","error":"ctx"})",
+       Code::kAborted, "ctx"},
       {"html 502", 502, "<html>bad gateway</html>", Code::kUnavailable,
        "server returned HTTP status 502 Bad Gateway"},
       {"html 429", 429, "slow down", Code::kResourceExhausted, "429 Too Many Requests"},
@@ -44,9 +46,8 @@ TEST_CASE("ParseQueryResponse maps Prometheus's shapes and errors", "[sources]")
       {"unknown result type", 200,
        R"({"status":"success","data":{"resultType":"weird","result":[]}})", Code::kInternal,
        "unknown resultType"},
-      {"bad value", 200,
-       R"({"status":"success","data":{"resultType":"scalar","result":[1,"x"]}})", Code::kInternal,
-       "is not a number"},
+      {"bad value", 200, R"({"status":"success","data":{"resultType":"scalar","result":[1,"x"]}})",
+       Code::kInternal, "is not a number"},
       {"histogram", 200,
        R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"histogram":[1,{}]}]}})",
        Code::kUnimplemented, "native histogram"},
@@ -89,18 +90,18 @@ TEST_CASE("ParseQueryResponse maps Prometheus's shapes and errors", "[sources]")
   CHECK(str->string_value == "hello");
   CHECK(str->string_t_ms == 1500);
 
-  core::Result<QueryResult> m = ParseQueryResponse(
-      R"({"status":"success","data":{"resultType":"matrix","result":[)"
-      R"({"metric":{"a":"b"},"values":[[1,"1"],[2,"-2.5e3"]]}]}})",
-      200);
+  core::Result<QueryResult> m =
+      ParseQueryResponse(R"({"status":"success","data":{"resultType":"matrix","result":[)"
+                         R"({"metric":{"a":"b"},"values":[[1,"1"],[2,"-2.5e3"]]}]}})",
+                         200);
   REQUIRE(m.ok());
   CHECK(m->type == QueryResult::Type::kMatrix);
   REQUIRE(m->series[0].points.size() == 2);
   CHECK(m->series[0].points[1].value == -2500);
   CHECK(m->series[0].points[1].t_ms == 2000);
 
-  core::Result<QueryResult> empty = ParseQueryResponse(
-      R"({"status":"success","data":{"resultType":"vector","result":[]}})", 200);
+  core::Result<QueryResult> empty =
+      ParseQueryResponse(R"({"status":"success","data":{"resultType":"vector","result":[]}})", 200);
   REQUIRE(empty.ok());
   CHECK(empty->series.empty());
 }
@@ -176,7 +177,8 @@ TEST_CASE("PrometheusApi gives up after max_attempts with the last error", "[sou
 
 TEST_CASE("PrometheusApi does not retry 4xx", "[sources]") {
   Scripted s;
-  s.script = {Json(400, R"({"status":"error","errorType":"bad_data","error":"1:5: parse error: x"})")};
+  s.script = {
+      Json(400, R"({"status":"error","errorType":"bad_data","error":"1:5: parse error: x"})")};
   FixtureServer srv([&](const FixtureRequest&) { return s.Next(); });
   std::vector<core::Duration> sleeps;
   auto api = Client(srv.address(), &sleeps);
@@ -231,8 +233,8 @@ TEST_CASE("PrometheusApi: POST form, auth headers, Retry-After", "[sources]") {
   o.bearer_token_file = token;
   auto api = Client(srv.address(), &sleeps, o);
   core::Result<QueryResult> r =
-      api->QueryRange("rate(x[5m])", core::Time::FromUnixSeconds(10), core::Time::FromUnixSeconds(70),
-                      core::Duration::Seconds(15));
+      api->QueryRange("rate(x[5m])", core::Time::FromUnixSeconds(10),
+                      core::Time::FromUnixSeconds(70), core::Duration::Seconds(15));
   REQUIRE(r.ok());
   CHECK(sleeps == std::vector<core::Duration>{core::Duration::Millis(0)});
   const std::vector<FixtureRequest> reqs = srv.requests();
@@ -241,8 +243,7 @@ TEST_CASE("PrometheusApi: POST form, auth headers, Retry-After", "[sources]") {
   CHECK(reqs[1].path == "/api/v1/query_range");
   CHECK(reqs[1].headers.at("authorization") == "Bearer tok");
   CHECK(reqs[1].headers.at("content-type") == "application/x-www-form-urlencoded");
-  CHECK(reqs[1].body ==
-        "query=rate%28x%5B5m%5D%29&start=10.000&end=70.000&step=15s&timeout=30s");
+  CHECK(reqs[1].body == "query=rate%28x%5B5m%5D%29&start=10.000&end=70.000&step=15s&timeout=30s");
 }
 
 TEST_CASE("PrometheusApi::Create checks its options", "[sources]") {

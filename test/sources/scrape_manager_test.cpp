@@ -35,8 +35,8 @@ std::unique_ptr<ScrapeManager> Make(std::vector<ScrapeConfig> configs, store::St
 }
 
 double UpOf(const store::Store& s, const std::string& job, const std::string& instance) {
-  std::vector<store::Sample> up = SamplesOf(s, L({{"__name__", "up"}, {"job", job},
-                                                  {"instance", instance}}));
+  std::vector<store::Sample> up =
+      SamplesOf(s, L({{"__name__", "up"}, {"job", job}, {"instance", instance}}));
   return up.empty() ? -1 : up.back().value;
 }
 
@@ -66,32 +66,32 @@ TEST_CASE("federation: /federate with match[] keeps timestamps and labels", "[so
   const std::vector<testing::FixtureRequest> reqs = srv.server().requests();
   REQUIRE(reqs.size() == 1);
   CHECK(reqs[0].query ==
-        "match%5B%5D=%7Bjob%3D%22prometheus%22%7D&match%5B%5D=%7B__name__%3D~%22up%7Cscrape_.%2A%22%7D");
+        "match%5B%5D=%7Bjob%3D%22prometheus%22%7D&match%5B%5D=%7B__name__%3D~%22up%7Cscrape_.%2A%"
+        "22%7D");
   CHECK(reqs[0].headers.at("accept") == std::string(expo::kAcceptHeader));
   CHECK(reqs[0].headers.at("accept-encoding").find("gzip") != std::string::npos);
 
   // honor_labels: the federated job/instance stay, ours are not added over them.
-  std::vector<store::Sample> build = SamplesOf(
-      store, L({{"__name__", "prometheus_build_info"},
-                {"branch", "debian/sid"},
-                {"goarch", "amd64"},
-                {"goos", "linux"},
-                {"goversion", "go1.19.8"},
-                {"instance", "127.0.0.1:9390"},
-                {"job", "prometheus"},
-                {"revision", "2.42.0+ds-5+deb12u1"},
-                {"version", "2.42.0+ds"},
-                {"stack", "research"}}));
+  std::vector<store::Sample> build = SamplesOf(store, L({{"__name__", "prometheus_build_info"},
+                                                         {"branch", "debian/sid"},
+                                                         {"goarch", "amd64"},
+                                                         {"goos", "linux"},
+                                                         {"goversion", "go1.19.8"},
+                                                         {"instance", "127.0.0.1:9390"},
+                                                         {"job", "prometheus"},
+                                                         {"revision", "2.42.0+ds-5+deb12u1"},
+                                                         {"version", "2.42.0+ds"},
+                                                         {"stack", "research"}}));
   REQUIRE(build.size() == 1);
   CHECK(build[0].t_ms == 1795799471608);
   CHECK(build[0].value == 1);
-  std::vector<store::Sample> nan = SamplesOf(
-      store, L({{"__name__", "prometheus_engine_query_duration_seconds"},
-                {"instance", "127.0.0.1:9390"},
-                {"job", "prometheus"},
-                {"quantile", "0.5"},
-                {"slice", "result_sort"},
-                {"stack", "research"}}));
+  std::vector<store::Sample> nan =
+      SamplesOf(store, L({{"__name__", "prometheus_engine_query_duration_seconds"},
+                          {"instance", "127.0.0.1:9390"},
+                          {"job", "prometheus"},
+                          {"quantile", "0.5"},
+                          {"slice", "result_sort"},
+                          {"stack", "research"}}));
   REQUIRE(nan.size() == 1);
   CHECK(std::isnan(nan[0].value));
   CHECK_FALSE(core::IsStaleNaN(nan[0].value));
@@ -225,8 +225,8 @@ TEST_CASE("failures are scrape errors with a reason; other targets keep working"
     const TargetHealth h = HealthOf(*m, job);
     CHECK(h.health == "down");
     CHECK_THAT(h.last_error, Catch::Contains(reason));
-    const std::string instance = job == "refused" ? "127.0.0.1:" + std::to_string(closed_port)
-                                                  : srv.address();
+    const std::string instance =
+        job == "refused" ? "127.0.0.1:" + std::to_string(closed_port) : srv.address();
     CHECK(UpOf(store, job, instance) == 0);
   };
   expect_down("garbage", "parse error at 2:");
@@ -289,8 +289,8 @@ TEST_CASE("gzip bodies and OpenMetrics are negotiated from the response", "[sour
       store, L({{"__name__", "g"}, {"a", "1"}, {"job", "gz"}, {"instance", srv.address()}}));
   REQUIRE(g.size() == 1);
   CHECK(g[0].value == 3.5);
-  std::vector<store::Sample> c = SamplesOf(
-      store, L({{"__name__", "c_total"}, {"job", "om"}, {"instance", srv.address()}}));
+  std::vector<store::Sample> c =
+      SamplesOf(store, L({{"__name__", "c_total"}, {"job", "om"}, {"instance", srv.address()}}));
   REQUIRE(c.size() == 1);
   CHECK(c[0].value == 7);
 }
