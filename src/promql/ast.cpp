@@ -65,6 +65,8 @@ const std::vector<FunctionDef>& FunctionTable() {
         {"mad_over_time", {m}, 0, v},
         {"max_over_time", {m}, 0, v},
         {"min_over_time", {m}, 0, v},
+        {"max_of", {s, s}, 0, s, false},
+        {"min_of", {s, s}, 0, s, false},
         {"minute", {v}, 1, v},
         {"month", {v}, 1, v},
         {"pi", {}, 0, s},

@@ -219,11 +219,22 @@ const core::Labels* Evaluator::Intern(core::Labels labels) {
   return &arena_.back();
 }
 
+// __name__ and the type-and-unit metadata labels go together (schema.IsMetadataLabel).
+static bool IsMetadataLabel(std::string_view name) {
+  return name == kName || name == "__type__" || name == "__unit__";
+}
+
 core::Labels Evaluator::Finalize(const Sample& s) {
-  if (s.drop_name && s.labels->Has(kName)) {
-    core::LabelsBuilder b(*s.labels);
-    b.Del(kName);
-    return b.Build();
+  if (s.drop_name) {
+    bool has = false;
+    for (const core::Label l : *s.labels) has = has || IsMetadataLabel(l.name);
+    if (has) {
+      core::LabelsBuilder b;
+      for (const core::Label l : *s.labels) {
+        if (!IsMetadataLabel(l.name)) b.Set(l.name, l.value);
+      }
+      return b.Build();
+    }
   }
   return *s.labels;
 }
@@ -524,7 +535,10 @@ const core::Labels* Evaluator::ResultMetric(const Sample& many, const Sample& on
   const core::Labels& base = *many.labels;
   const bool del_name = IsArithmetic(b.op);
   const bool one_to_one = m.card == VectorMatching::Card::kOneToOne;
-  bool change = del_name && base.Has(kName);
+  bool change = false;
+  if (del_name) {
+    for (const core::Label lab : base) change = change || IsMetadataLabel(lab.name);
+  }
   if (!change && one_to_one) {
     for (const core::Label lab : base) {
       if (Contains(m.matching_labels, lab.name) != m.on) {
@@ -544,7 +558,7 @@ const core::Labels* Evaluator::ResultMetric(const Sample& many, const Sample& on
   if (!change) return many.labels;
   core::LabelsBuilder lb;
   for (const core::Label lab : base) {
-    if (del_name && lab.name == kName) continue;
+    if (del_name && IsMetadataLabel(lab.name)) continue;
     if (one_to_one && Contains(m.matching_labels, lab.name) != m.on) continue;
     lb.Set(lab.name, lab.value);
   }

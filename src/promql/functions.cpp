@@ -259,6 +259,10 @@ std::optional<double> ApplyRangeFn(RangeFn fn, Points p, const Window& w, double
     case RangeFn::kAbsent:
       return 1.0;
     case RangeFn::kMad: {
+      // A NaN sample makes the result NaN rather than being dropped.
+      for (const auto& s : p) {
+        if (std::isnan(s.value)) return kNaN;
+      }
       scratch->clear();
       for (const auto& s : p) scratch->push_back(s.value);
       const double median = Quantile(0.5, scratch);
@@ -572,7 +576,7 @@ core::Status Evaluator::HistogramQuantile(const Call& call, int64_t t, StepValue
   return Account(out->vec.size());
 }
 
-core::Status Evaluator::EvalCall(const Expr& /*e*/, const Call& call, int64_t t, StepValue* out) {
+core::Status Evaluator::EvalCall(const Expr& e, const Call& call, int64_t t, StepValue* out) {
   const std::string_view name = call.func->name;
   out->type = call.func->return_type;
   out->vec.clear();
@@ -602,7 +606,8 @@ core::Status Evaluator::EvalCall(const Expr& /*e*/, const Call& call, int64_t t,
     const bool counter_check = *fn == RangeFn::kRate || *fn == RangeFn::kIncrease;
     bool any = false;
     std::vector<double> scratch;
-    auto emit = [&](const core::Labels* labels, Points p, const Window& w) -> core::Status {
+    auto emit = [&](const core::Labels* labels, Points p, const Window& w,
+                    bool input_drop_name) -> core::Status {
       if (p.empty()) return core::Status::Ok();
       if (*fn == RangeFn::kQuantile && (std::isnan(param) || param < 0 || param > 1)) {
         Warn("quantile value should be between 0 and 1, got " + FormatFloatG(param),
@@ -612,7 +617,8 @@ core::Status Evaluator::EvalCall(const Expr& /*e*/, const Call& call, int64_t t,
       if (!v) return core::Status::Ok();
       any = true;
       if (*fn == RangeFn::kAbsent) return core::Status::Ok();
-      out->vec.push_back(Sample{labels, *v, t, drop_name});
+      // last/first_over_time act like an offset: the input's name rule stays.
+      out->vec.push_back(Sample{labels, *v, t, drop_name || input_drop_name});
       if (counter_check) {
         const std::string_view metric = labels->Get(kName);
         if (!metric.empty() && !EndsWith(metric, "_total") && !EndsWith(metric, "_sum") &&
@@ -632,7 +638,7 @@ core::Status Evaluator::EvalCall(const Expr& /*e*/, const Call& call, int64_t t,
         LoadRange(sel.refs[i], ref, ms->range_ms, &buffer_);
         if (auto st = Account(buffer_.size()); !st.ok()) return st;
         step_samples_ -= static_cast<int64_t>(buffer_.size());  // the buffer is reused
-        if (auto st = emit(sel.labels[i], buffer_, w); !st.ok()) return st;
+        if (auto st = emit(sel.labels[i], buffer_, w, false); !st.ok()) return st;
         if (*fn == RangeFn::kAbsent && any) break;
       }
     } else if (const auto* sq = arg.as<SubqueryExpr>()) {
@@ -641,7 +647,7 @@ core::Status Evaluator::EvalCall(const Expr& /*e*/, const Call& call, int64_t t,
       const int64_t ref = RefTime(sq->at, sq->at_ms, sq->offset_ms, t);
       const Window w{ref - sq->range_ms, ref, static_cast<double>(sq->range_ms) / 1000, t};
       for (const auto& rs : series) {
-        if (auto st = emit(rs.labels, rs.points, w); !st.ok()) return st;
+        if (auto st = emit(rs.labels, rs.points, w, rs.drop_name); !st.ok()) return st;
       }
     } else {
       return core::Status::InvalidArgument("expected a range vector in call to function " +
@@ -745,6 +751,9 @@ core::Status Evaluator::EvalCall(const Expr& /*e*/, const Call& call, int64_t t,
     return Account(out->vec.size());
   }
   if (name == "sort" || name == "sort_desc") {
+    if (start_ms_ != end_ms_) {
+      Warn("sort is ineffective for range queries since results are always ordered by labels", e);
+    }
     const bool desc = name == "sort_desc";
     *out = std::move(in);
     out->type = ValueType::kVector;

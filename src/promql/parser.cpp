@@ -355,8 +355,14 @@ class Parser {
         return NewExpr(NumberLiteral{*v}, PosRange{tok.pos, tok.end()});
       }
       case Tok::kDuration: {
-        Unsupported(PosRange{t.pos, t.end()}, "a duration used as a number");
-        return nullptr;
+        // A duration literal where a number is expected means its seconds.
+        const Token tok = Next();
+        auto d = core::Duration::Parse(tok.text);
+        if (!d.ok()) {
+          Fail(PosRange{tok.pos, tok.end()}, d.status().message());
+          return nullptr;
+        }
+        return NewExpr(NumberLiteral{d->seconds()}, PosRange{tok.pos, tok.end()});
       }
       case Tok::kString: {
         const Token tok = Next();
@@ -383,6 +389,12 @@ class Parser {
         return ParseVectorSelector(nullptr);
       default:
         break;
+    }
+    if ((t.type == Tok::kStep || t.type == Tok::kRange || t.type == Tok::kStart ||
+         t.type == Tok::kEnd) &&
+        PeekType(1) == Tok::kLeftParen) {
+      Unsupported(PosRange{t.pos, t.end()}, std::string(t.text) + "() outside an @ modifier");
+      return nullptr;
     }
     if (auto agg = ToAggOp(t.type)) {
       const Tok next = PeekType(1);
@@ -723,17 +735,28 @@ class Parser {
         Next();
         t = Peek();
       }
-      if (t.type != Tok::kNumber) {
+      if (t.type != Tok::kNumber && t.type != Tok::kDuration) {
         Unexpected(t, "@", "timestamp");
         return nullptr;
       }
       Next();
-      auto v = ParseGoNumber(t.text);
-      if (!v.ok()) {
-        Fail(PosRange{t.pos, t.end()}, "error parsing number: " + v.status().message());
-        return nullptr;
+      double seconds = 0;
+      if (t.type == Tok::kDuration) {  // `@ 100s` reads as seconds since the epoch
+        auto d = core::Duration::Parse(t.text);
+        if (!d.ok()) {
+          Fail(PosRange{t.pos, t.end()}, d.status().message());
+          return nullptr;
+        }
+        seconds = d->seconds();
+      } else {
+        auto v = ParseGoNumber(t.text);
+        if (!v.ok()) {
+          Fail(PosRange{t.pos, t.end()}, "error parsing number: " + v.status().message());
+          return nullptr;
+        }
+        seconds = *v;
       }
-      const double ts = negative ? -*v : *v;
+      const double ts = negative ? -seconds : seconds;
       if (!std::isfinite(ts) || ts >= 9.223372036854775807e18 || ts <= -9.223372036854775808e18 ||
           std::fabs(ts * 1000.0) >= 9.2e18) {
         Fail(e->pos, "timestamp out of bounds for @ modifier: " + FormatFloat(ts));

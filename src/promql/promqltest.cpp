@@ -236,6 +236,7 @@ struct LoadCmd {
   int line = 0;
   int64_t interval_ms = 0;
   std::vector<SeriesDesc> series;  // later lines with the same labels replace earlier ones
+  std::vector<std::string> skipped;  // lines that could not be read
 };
 
 enum class ExpectKind { kOrdered, kFail, kWarn, kNoWarn, kInfo, kNoInfo };
@@ -391,8 +392,10 @@ class ScriptParser {
       }
       auto s = ParseSeriesDesc(def);
       if (!s.ok()) {
-        SkipBlock(i);
-        return Broken(cmd, "line " + std::to_string(*i + 1) + ": " + s.status().message(), false);
+        // The other series of the block still load; cases that need this one fail.
+        cmd->load.skipped.push_back("line " + std::to_string(*i + 1) + ": " +
+                                    s.status().message() + " (series not loaded)");
+        continue;
       }
       auto& series = cmd->load.series;
       auto it = std::find_if(series.begin(), series.end(),
@@ -758,6 +761,7 @@ class Runner {
   }
 
   void Load(const LoadCmd& load) {
+    for (const auto& why : load.skipped) out_ << name_ << ":" << load.line << ": " << why << "\n";
     // Label order keeps runs deterministic.
     std::vector<const SeriesDesc*> order;
     for (const auto& s : load.series) order.push_back(&s);
