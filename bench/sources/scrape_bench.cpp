@@ -169,6 +169,43 @@ void ParserOnly(const std::string& body, int repeat) {
   if (sink == 42) std::printf(" ");
 }
 
+// Where a first scrape's time goes, stage by stage (each a fresh pass).
+void FirstScrapeBreakdown(const std::string& body) {
+  const core::Labels target =
+      core::Labels::FromPairs({{"job", "bench"}, {"instance", "127.0.0.1:1"}});
+  std::vector<std::pair<std::string, std::string>> scratch;
+  for (int stage = 0; stage < 4; ++stage) {
+    store::Store store;
+    store::Appender app = store.NewAppender();
+    core::LabelsBuilder b;
+    uint64_t sink = 0;
+    Samples s;
+    Run run;
+    expo::Parser p(body, expo::Format::kPrometheusText);
+    for (expo::Entry e; (e = p.Next()) != expo::Entry::kEof;) {
+      if (e != expo::Entry::kSeries) continue;
+      b.Reset();
+      if (!p.Labels(&b).ok()) return;
+      if (stage == 0) continue;
+      sources::MergeTargetLabels(target, false, &b, &scratch);
+      core::Labels labels = b.Build();
+      sink += labels.hash();
+      if (stage == 1) continue;
+      const store::SeriesRef ref = app.GetOrCreate(labels);
+      sink += ref.slot;
+      if (stage == 2) continue;
+      app.Append(ref, 1'800'000'000'000, p.value());
+    }
+    if (stage == 3) app.Commit();
+    s.Add(run);
+    static const char* kNames[] = {
+        "    first: parse + Labels()", "    first: + merge + LabelsBuilder::Build",
+        "    first: + Store GetOrCreate", "    first: + Append + Commit"};
+    Print(kNames[stage], s, body.size());
+    if (sink == 42) std::printf(" ");
+  }
+}
+
 void Ingest(const std::string& body, int repeat, bool first_only) {
   store::Store store;
   sources::ScrapeOptions options;
@@ -279,6 +316,7 @@ int main(int argc, char** argv) {
   const bool all = only.empty();
   if (all || only == "parse") ParserOnly(body, repeat);
   if (all || only == "a" || only == "b") Ingest(body, repeat, only == "b");
+  if (all || only == "b") FirstScrapeBreakdown(body);
   if (!all && only != "c") return 0;
   if (!url.empty()) {
     OverHttp(url, body.size(), repeat);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -168,8 +169,9 @@ void ScrapeManager::Impl::Start(Target* t, core::Time now) {
 
   CurlSlist headers;
   AppendHeader(&headers, "Accept: " + std::string(expo::kAcceptHeader));
-  AppendHeader(&headers, "X-Prometheus-Scrape-Timeout-Seconds: " +
-                             std::to_string(c.scrape_timeout.seconds()));
+  char timeout[32];  // as Prometheus formats it: "10", "0.5"
+  std::snprintf(timeout, sizeof timeout, "%g", c.scrape_timeout.seconds());
+  AppendHeader(&headers, std::string("X-Prometheus-Scrape-Timeout-Seconds: ") + timeout);
   if (!c.bearer_token_file.empty()) {
     core::Result<std::string> token = ReadSecretFile(c.bearer_token_file, "bearer_token_file");
     if (!token.ok()) return Finish(t, token.status());

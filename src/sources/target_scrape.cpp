@@ -69,8 +69,7 @@ ScrapeReport ScrapeState::Ingest(store::Store* store, const ScrapeInput& input) 
   core::Status status = input.transport;
   if (status.ok()) status = AppendBody(&*app, input, &report);
   if (status.ok()) {
-    AppendStaleMarkers(&*app, input.t_ms, &report);
-    EvictUnseen();
+    AppendStaleMarkersAndEvict(&*app, input.t_ms, &report);
     cache_.MaybeCompact();
   } else {
     // Nothing of a failed scrape is kept; every series it had are now stale.
@@ -209,11 +208,22 @@ void ScrapeState::AppendStaleMarkers(store::Appender* app, int64_t t_ms, ScrapeR
   }
 }
 
-void ScrapeState::EvictUnseen() {
+// After a success, in one pass: stale markers for what disappeared, and the
+// cache forgets bytes and series this scrape did not expose.
+void ScrapeState::AppendStaleMarkersAndEvict(store::Appender* app, int64_t t_ms,
+                                             ScrapeReport* report) {
   const uint64_t now = scrape_number_;
+  const uint64_t previous = now - 1;
   for (uint32_t id = 0; id < cache_.id_limit(); ++id) {
     const CacheEntry& e = cache_.at(id);
-    if (!e.live || e.key_seen == now || cache_.at(e.owner).series_seen == now) continue;
+    if (!e.live || e.key_seen == now) continue;
+    if (e.owner == id) {
+      if (e.series_seen == now) continue;  // exposed under other bytes (an alias)
+      if (e.track_staleness && e.series_seen == previous && previous > 0 &&
+          app->Append(e.ref, t_ms, core::StaleNaN())) {
+        ++report->stale_markers;
+      }
+    }
     cache_.Erase(id);
   }
 }

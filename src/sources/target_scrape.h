@@ -75,8 +75,8 @@ class ScrapeState {
   // Resolves a cache miss (or a ref the store dropped): labels → ref.
   core::Status Resolve(expo::Parser* parser, store::Appender* app, store::SeriesRef* ref);
   void AppendStaleMarkers(store::Appender* app, int64_t t_ms, ScrapeReport* report);
+  void AppendStaleMarkersAndEvict(store::Appender* app, int64_t t_ms, ScrapeReport* report);
   void UndoSeen();
-  void EvictUnseen();
   void AppendSynthetic(store::Appender* app, int64_t t_ms, const ScrapeReport& report, bool up);
   void AppendSyntheticOne(store::Appender* app, Synthetic which, int64_t t_ms, double value);
 

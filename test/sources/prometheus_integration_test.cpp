@@ -1,14 +1,19 @@
-// Against Debian's real /usr/bin/prometheus on a free loopback port: the query
-// API client (up, vector(1), a bad query, a scalar, a string, a matrix) and the
-// scraper (its /metrics, and /federate with match[]). Prometheus is stopped by
-// PID when the test ends, also on failure.
+// Against real servers on free loopback ports, each stopped by PID when the
+// test ends (also on failure): Debian's /usr/bin/prometheus for the query API
+// client (up, vector(1), a bad query, a scalar, a string, a matrix) and for the
+// scraper (its /metrics, and /federate with match[]); `openssl s_server` for
+// scraping over TLS.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -95,6 +100,104 @@ core::Time WallNow() {
 struct SystemClock : core::Clock {
   core::Time Now() const override { return WallNow(); }
 };
+
+// A child process, killed (TERM, then KILL) and reaped when this goes away.
+class Child {
+ public:
+  Child(const std::string& dir, std::vector<std::string> argv) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      if (chdir(dir.c_str()) != 0) _exit(126);
+      FILE* out = std::freopen("child.log", "w", stdout);
+      (void)out;
+      dup2(fileno(stdout), 2);
+      std::vector<char*> args;
+      for (std::string& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execvp(args[0], args.data());
+      _exit(127);
+    }
+  }
+  ~Child() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    for (int i = 0; i < 100; ++i) {
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+ private:
+  pid_t pid_ = -1;
+};
+
+bool Run(const std::string& dir, const std::string& command) {
+  return std::system(("cd '" + dir + "' && " + command + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+bool WaitForPort(int port, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+    if (ok) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+TEST_CASE("scraping over TLS: tls_ca_file, unknown CA, insecure_skip_verify", "[integration]") {
+  if (access("/usr/bin/openssl", X_OK) != 0) {
+    WARN("no /usr/bin/openssl; skipped");
+    return;
+  }
+  testing::TempDir dir;
+  REQUIRE(Run(dir.path(),
+              "openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 1 "
+              "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"));
+  std::ofstream(dir.path() + "/metrics") << "tls_ok 1\n";
+  const int port = testing::FreeLoopbackPort();
+  // s_server -WWW serves files of its working directory, one connection at a time.
+  Child server(dir.path(), {"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port),
+                            "-cert", "cert.pem", "-key", "key.pem", "-WWW", "-quiet"});
+  REQUIRE(WaitForPort(port, std::chrono::seconds(10)));
+
+  const std::string address = "127.0.0.1:" + std::to_string(port);
+  ScrapeConfig trusted = testing::Job("trusted", address);
+  trusted.scheme = "https";
+  trusted.tls_ca_file = dir.path() + "/cert.pem";
+  ScrapeConfig unknown = testing::Job("unknown", address);
+  unknown.scheme = "https";
+  ScrapeConfig insecure = testing::Job("insecure", address);
+  insecure.scheme = "https";
+  insecure.tls_insecure_skip_verify = true;
+  store::Store store;
+  SystemClock clock;
+  auto m = ScrapeManager::Create({trusted, unknown, insecure}, &store, &clock);
+  REQUIRE(m.ok());
+  (*m)->ScrapeOnce();
+  const TargetHealth t = testing::HealthOf(**m, "trusted");
+  INFO(t.last_error);
+  CHECK(t.health == "up");
+  CHECK(t.scrape_url == "https://" + address + "/metrics");
+  CHECK(testing::HealthOf(**m, "insecure").health == "up");
+  const TargetHealth u = testing::HealthOf(**m, "unknown");
+  CHECK(u.health == "down");
+  CHECK_THAT(u.last_error, Catch::Contains("certificate"));
+  CHECK(testing::SamplesOf(store,
+                           core::Labels::FromPairs(
+                               {{"__name__", "tls_ok"}, {"job", "trusted"}, {"instance", address}}))
+            .size() == 1);
+}
 
 TEST_CASE("query API and scraper against a real Prometheus", "[integration]") {
   if (access(kPrometheus, X_OK) != 0) {

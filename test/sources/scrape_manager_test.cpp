@@ -70,6 +70,7 @@ TEST_CASE("federation: /federate with match[] keeps timestamps and labels", "[so
         "22%7D");
   CHECK(reqs[0].headers.at("accept") == std::string(expo::kAcceptHeader));
   CHECK(reqs[0].headers.at("accept-encoding").find("gzip") != std::string::npos);
+  CHECK(reqs[0].headers.at("x-prometheus-scrape-timeout-seconds") == "5");
 
   // honor_labels: the federated job/instance stay, ours are not added over them.
   std::vector<store::Sample> build = SamplesOf(store, L({{"__name__", "prometheus_build_info"},
