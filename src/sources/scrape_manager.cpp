@@ -104,7 +104,7 @@ void ScrapeManager::Impl::Apply(std::vector<ScrapeConfig> configs) {
         if (it != old.end()) {
           t = std::move(it->second);
           old.erase(it);
-          t->state->SetOptions(std::move(options));
+          t->state->SetOptions(std::move(options), store, now.unix_millis());
           if (t->config->scrape_interval != config->scrape_interval) {
             t->next = NextScrapeTime(spec.hash, config->scrape_interval, now);
           }

@@ -51,11 +51,26 @@ void MergeTargetLabels(const core::Labels& target, bool honor_labels, core::Labe
   }
 }
 
-void ScrapeState::SetOptions(ScrapeOptions options) {
-  if (!(options.target_labels == options_.target_labels)) {
+void ScrapeState::SetOptions(ScrapeOptions options, store::Store* store, int64_t t_ms) {
+  const bool new_target_labels = !(options.target_labels == options_.target_labels);
+  if (new_target_labels || options.honor_labels != options_.honor_labels ||
+      options.honor_timestamps != options_.honor_timestamps) {
+    store::Appender app = store->NewAppender();
+    const uint64_t now = scrape_number_;
+    for (uint32_t id = 0; id < cache_.id_limit(); ++id) {
+      const CacheEntry& e = cache_.at(id);
+      if (!e.live || e.owner != id || !e.track_staleness || e.series_seen != now) continue;
+      app.Append(e.ref, t_ms, core::StaleNaN());
+    }
+    if (new_target_labels && now > 0) {
+      for (store::SeriesRef ref : synthetic_refs_) {
+        if (ref.valid()) app.Append(ref, t_ms, core::StaleNaN());
+      }
+      synthetic_refs_ = {};
+    }
+    app.Commit();
     cache_.Clear();
     first_entry_ = kNoEntry;
-    synthetic_refs_ = {};
   }
   options_ = std::move(options);
 }

@@ -61,9 +61,10 @@ class ScrapeState {
   // The target is going away: stale markers at t_ms for every series the last
   // successful scrape exposed, synthetic series included. Clears the cache.
   void MarkGone(store::Store* store, int64_t t_ms);
-  // Config reload: new target labels drop the cache (the series differ); other
-  // options apply from the next scrape.
-  void SetOptions(ScrapeOptions options);
+  // Config reload. When the labels a scrape produces change (target labels,
+  // honor_labels, honor_timestamps), the series the last scrape exposed end
+  // at t_ms and the cache starts afresh; other options apply from the next scrape.
+  void SetOptions(ScrapeOptions options, store::Store* store, int64_t t_ms);
 
   size_t cached_series() const { return cache_.size(); }
 

@@ -646,6 +646,30 @@ TEST_CASE("ApplyConfig keeps unchanged targets and ends removed ones", "[sources
   CHECK(m->Targets().size() == 2);  // a rejected config changes nothing
 }
 
+TEST_CASE("a reload that changes honor_labels ends the old series", "[sources]") {
+  CannedServer srv;
+  srv.SetBody("/metrics", "m{job=\"other\"} 1\n");
+  store::Store store;
+  ManualClock clock(kT0);
+  ScrapeConfig c = Job("mine", srv.address());
+  auto m = Make({c}, &store, &clock);
+  m->ScrapeOnce();
+  clock.Advance(core::Duration::Seconds(5));
+  c.honor_labels = true;
+  REQUIRE(m->ApplyConfig({c}).ok());
+  std::vector<store::Sample> old = SamplesOf(store, L({{"__name__", "m"},
+                                                       {"job", "mine"},
+                                                       {"instance", srv.address()},
+                                                       {"exported_job", "other"}}));
+  REQUIRE(old.size() == 2);
+  CHECK(core::IsStaleNaN(old[1].value));
+  clock.Advance(core::Duration::Seconds(10));
+  m->ScrapeOnce();
+  CHECK(SamplesOf(store, L({{"__name__", "m"}, {"job", "other"}, {"instance", srv.address()}}))
+            .size() == 1);
+  CHECK(UpOf(store, "mine", srv.address()) == 1);  // the target itself carried on
+}
+
 TEST_CASE("a series the store collected is resolved again", "[sources]") {
   CannedServer srv;
   srv.SetBody("/metrics", "a 1\n");
