@@ -17,14 +17,22 @@ bool Fail(SyntaxError* err, const char* pos, std::string message) {
 
 std::string_view TypeName(MetricType t) {
   switch (t) {
-    case MetricType::kCounter: return "counter";
-    case MetricType::kGauge: return "gauge";
-    case MetricType::kHistogram: return "histogram";
-    case MetricType::kGaugeHistogram: return "gaugehistogram";
-    case MetricType::kSummary: return "summary";
-    case MetricType::kInfo: return "info";
-    case MetricType::kStateset: return "stateset";
-    case MetricType::kUnknown: break;
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
+    case MetricType::kGaugeHistogram:
+      return "gaugehistogram";
+    case MetricType::kSummary:
+      return "summary";
+    case MetricType::kInfo:
+      return "info";
+    case MetricType::kStateset:
+      return "stateset";
+    case MetricType::kUnknown:
+      break;
   }
   return "unknown";
 }
@@ -33,18 +41,23 @@ std::string_view TypeName(MetricType t) {
 const std::vector<std::string_view>& Suffixes(MetricType t) {
   static const std::vector<std::string_view> kCounter = {"_total", "_created"};
   static const std::vector<std::string_view> kSummary = {"", "_count", "_sum", "_created"};
-  static const std::vector<std::string_view> kHistogram = {"_count", "_sum", "_bucket",
-                                                           "_created"};
+  static const std::vector<std::string_view> kHistogram = {"_count", "_sum", "_bucket", "_created"};
   static const std::vector<std::string_view> kGaugeHistogram = {"_gcount", "_gsum", "_bucket"};
   static const std::vector<std::string_view> kInfo = {"_info"};
   static const std::vector<std::string_view> kPlain = {""};
   switch (t) {
-    case MetricType::kCounter: return kCounter;
-    case MetricType::kSummary: return kSummary;
-    case MetricType::kHistogram: return kHistogram;
-    case MetricType::kGaugeHistogram: return kGaugeHistogram;
-    case MetricType::kInfo: return kInfo;
-    default: return kPlain;
+    case MetricType::kCounter:
+      return kCounter;
+    case MetricType::kSummary:
+      return kSummary;
+    case MetricType::kHistogram:
+      return kHistogram;
+    case MetricType::kGaugeHistogram:
+      return kGaugeHistogram;
+    case MetricType::kInfo:
+      return kInfo;
+    default:
+      return kPlain;
   }
 }
 
@@ -153,12 +166,15 @@ bool OpenMetricsFamilies::OnMetadata(Entry kind, std::string_view name, MetricTy
       current_.type = type;
       current_.type_set = true;
       break;
-    case Entry::kHelp: current_.help_set = true; break;
+    case Entry::kHelp:
+      current_.help_set = true;
+      break;
     case Entry::kUnit:
       current_.unit_set = true;
       current_.unit.assign(unit);
       break;
-    default: break;
+    default:
+      break;
   }
   return true;
 }
@@ -201,8 +217,8 @@ bool OpenMetricsFamilies::CheckSample(const OmSample& s, std::string_view suffix
       return Fail(err, l->value_pos, "invalid \"le\" value " + Quote(l->value));
     }
     if (std::isinf(le) && l->value != "+Inf" && l->value != "-Inf") {
-      return Fail(err, l->value_pos, "infinite \"le\" must be written \"+Inf\", got " +
-                                         Quote(l->value));
+      return Fail(err, l->value_pos,
+                  "infinite \"le\" must be written \"+Inf\", got " + Quote(l->value));
     }
     if (!IsInteger(s.value)) return Fail(err, at, "bucket value must be an integer");
   }
@@ -214,8 +230,7 @@ bool OpenMetricsFamilies::CheckSample(const OmSample& s, std::string_view suffix
     double q = 0;
     if (l == nullptr) return Fail(err, at, "summary quantile sample without a \"quantile\" label");
     if (!ParseFloat(l->value, &q) || !(q >= 0 && q <= 1)) {
-      return Fail(err, l->value_pos, "quantile must be a number in [0, 1], got " +
-                                         Quote(l->value));
+      return Fail(err, l->value_pos, "quantile must be a number in [0, 1], got " + Quote(l->value));
     }
   }
 
@@ -236,15 +251,14 @@ bool OpenMetricsFamilies::CheckSample(const OmSample& s, std::string_view suffix
   }
   const bool same_group = has_group_ && key_ == group_;
   if (has_group_ && !same_group && seen_groups_.contains(key_)) {
-    return Fail(err, at, "samples of one metric of family " + Quote(family) +
-                             " are not contiguous");
+    return Fail(err, at,
+                "samples of one metric of family " + Quote(family) + " are not contiguous");
   }
   if (same_group) {
     if (s.has_timestamp != group_has_timestamp_) {
       return Fail(err, at, "samples of one metric mix lines with and without a timestamp");
     }
-    if (s.has_timestamp && group_timestamp_ > s.timestamp_seconds &&
-        type != MetricType::kInfo) {
+    if (s.has_timestamp && group_timestamp_ > s.timestamp_seconds && type != MetricType::kInfo) {
       return Fail(err, at, "timestamps of one metric go backwards");
     }
   } else {
@@ -258,9 +272,10 @@ bool OpenMetricsFamilies::CheckSample(const OmSample& s, std::string_view suffix
     AppendSized(&series_id, l.name);
     AppendSized(&series_id, l.value);
   }
-  const bool same_time = !same_group ? false
-                                     : (s.has_timestamp == group_has_timestamp_ &&
-                                        (!s.has_timestamp || s.timestamp_seconds == group_timestamp_));
+  const bool same_time = !same_group
+                             ? false
+                             : (s.has_timestamp == group_has_timestamp_ &&
+                                (!s.has_timestamp || s.timestamp_seconds == group_timestamp_));
   const bool duplicate = same_time && group_series_.contains(series_id);
   group_series_.insert(std::move(series_id));
   if (!same_group) seen_groups_.insert(key_);
@@ -286,11 +301,12 @@ bool OpenMetricsFamilies::CheckSample(const OmSample& s, std::string_view suffix
     return Fail(err, at, "counter-like sample " + Quote(s.name) + " must not be negative");
   }
   if (s.has_exemplar) {
-    const bool allowed = (histogram && bucket) ||
-                         (type == MetricType::kCounter && suffix == "_total");
+    const bool allowed =
+        (histogram && bucket) || (type == MetricType::kCounter && suffix == "_total");
     if (!allowed) {
-      return Fail(err, at, "exemplars are only allowed on counter _total and histogram "
-                           "_bucket samples");
+      return Fail(err, at,
+                  "exemplars are only allowed on counter _total and histogram "
+                  "_bucket samples");
     }
     if (s.exemplar_code_points > 128) {
       return Fail(err, at, "exemplar labels exceed 128 UTF-8 characters");
@@ -341,8 +357,9 @@ bool OpenMetricsFamilies::FinishPoint(const char* pos, SyntaxError* err) {
     return Fail(err, pos, "histogram " + Quote(family) + " lacks its +Inf bucket");
   }
   if (p.has_count && p.count != p.bucket_value) {
-    return Fail(err, pos, std::string(gauge ? "_gcount" : "_count") + " of histogram " +
-                              Quote(family) + " differs from its +Inf bucket");
+    return Fail(err, pos,
+                std::string(gauge ? "_gcount" : "_count") + " of histogram " + Quote(family) +
+                    " differs from its +Inf bucket");
   }
   if (p.has_sum && !p.has_count) {
     return Fail(err, pos, "histogram " + Quote(family) + " has _sum but no _count");
@@ -357,8 +374,9 @@ bool OpenMetricsFamilies::FinishPoint(const char* pos, SyntaxError* err) {
     return Fail(err, pos, "histogram " + Quote(family) + " has negative buckets and a _sum");
   }
   if (!p.negative_bucket && p.negative_gsum) {
-    return Fail(err, pos, "gauge histogram " + Quote(family) +
-                              " has a negative _gsum but no negative bucket");
+    return Fail(
+        err, pos,
+        "gauge histogram " + Quote(family) + " has a negative _gsum but no negative bucket");
   }
   return true;
 }

@@ -51,8 +51,8 @@ class TextFamilies {
 
 // A sample as the OpenMetrics rules see it.
 struct OmSample {
-  std::string_view name;                     // decoded metric name
-  const std::vector<DecodedLabel>* labels;   // decoded, spec rules only
+  std::string_view name;                    // decoded metric name
+  const std::vector<DecodedLabel>* labels;  // decoded, spec rules only
   double value;
   bool has_timestamp;
   double timestamp_seconds;

@@ -23,10 +23,18 @@ std::string Quote(std::string_view s) {
   for (size_t i = 0; i < s.size() && i < kMax; ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];
@@ -50,14 +58,20 @@ enum class Step { kGoOn, kClose, kSkipNext, kError };
 
 inline Step Examine(char c, bool* in_quote) {
   if (*in_quote) {
-    if (c == '"') *in_quote = false;
-    else if (c == '\\') return Step::kSkipNext;
-    else if (c == '\n') return Step::kError;
+    if (c == '"')
+      *in_quote = false;
+    else if (c == '\\')
+      return Step::kSkipNext;
+    else if (c == '\n')
+      return Step::kError;
     return Step::kGoOn;  // '}' inside quotes is text
   }
-  if (c == '"') *in_quote = true;
-  else if (c == '}') return Step::kClose;
-  else if (c == '\n') return Step::kError;
+  if (c == '"')
+    *in_quote = true;
+  else if (c == '}')
+    return Step::kClose;
+  else if (c == '\n')
+    return Step::kError;
   return Step::kGoOn;  // a stray backslash is the decoder's to report
 }
 
@@ -97,9 +111,12 @@ const char* FindBlockEnd(const char* open, const char* end, SyntaxError* err) {
       m &= m - 1;
       if (p[i] == '"' && !in_quote) quote = p + i;
       switch (Examine(p[i], &in_quote)) {
-        case Step::kGoOn: break;
-        case Step::kClose: return p + i;
-        case Step::kError: return fail(p + i);
+        case Step::kGoOn:
+          break;
+        case Step::kClose:
+          return p + i;
+        case Step::kError:
+          return fail(p + i);
         case Step::kSkipNext:
           if (p + i + 1 == end || p[i + 1] == '\n') return fail(p + i);
           if (i == 15) advance = 17;  // the escaped byte opens the next chunk
@@ -114,9 +131,13 @@ const char* FindBlockEnd(const char* open, const char* end, SyntaxError* err) {
     const char c = *p;
     if (c == '"' && !in_quote) quote = p;
     switch (Examine(c, &in_quote)) {
-      case Step::kGoOn: ++p; break;
-      case Step::kClose: return p;
-      case Step::kError: return fail(p);
+      case Step::kGoOn:
+        ++p;
+        break;
+      case Step::kClose:
+        return p;
+      case Step::kError:
+        return fail(p);
       case Step::kSkipNext:
         if (p + 1 == end || p[1] == '\n') return fail(p);
         p += 2;
@@ -160,9 +181,15 @@ bool DecodeQuotedString(const char* open, const char* limit, Dialect dialect, co
     if (q + 1 >= limit) return Fail(err, q, std::string("unterminated ") + what);
     const char e = q[1];
     switch (e) {
-      case '\\': arena->push_back('\\'); break;
-      case '"': arena->push_back('"'); break;
-      case 'n': arena->push_back('\n'); break;
+      case '\\':
+        arena->push_back('\\');
+        break;
+      case '"':
+        arena->push_back('"');
+        break;
+      case 'n':
+        arena->push_back('\n');
+        break;
       default:
         if (dialect == Dialect::kText || e == '\n') {
           return Fail(err, q,
@@ -191,7 +218,8 @@ bool UnescapeHelp(const char* begin, const char* end, Dialect dialect, std::stri
   if (const char* bad = FindInvalidUtf8(begin, end); bad != nullptr) {
     return Fail(err, bad, "HELP text is not valid UTF-8");
   }
-  const char* q = static_cast<const char*>(std::memchr(begin, '\\', static_cast<size_t>(end - begin)));
+  const char* q =
+      static_cast<const char*>(std::memchr(begin, '\\', static_cast<size_t>(end - begin)));
   if (q == nullptr) {
     *out = std::string_view(begin, static_cast<size_t>(end - begin));
     return true;
@@ -209,9 +237,15 @@ bool UnescapeHelp(const char* begin, const char* end, Dialect dialect, std::stri
     }
     const char e = q[1];
     switch (e) {
-      case '\\': scratch->push_back('\\'); break;
-      case '"': scratch->push_back('"'); break;
-      case 'n': scratch->push_back('\n'); break;
+      case '\\':
+        scratch->push_back('\\');
+        break;
+      case '"':
+        scratch->push_back('"');
+        break;
+      case 'n':
+        scratch->push_back('\n');
+        break;
       default:
         if (dialect == Dialect::kText) {
           return Fail(err, q,
@@ -226,8 +260,8 @@ bool UnescapeHelp(const char* begin, const char* end, Dialect dialect, std::stri
   return true;
 }
 
-bool LabelBlock::Decode(const char* open, const char* close, Dialect dialect,
-                        NameValidation names, SyntaxError* err) {
+bool LabelBlock::Decode(const char* open, const char* close, Dialect dialect, NameValidation names,
+                        SyntaxError* err) {
   labels_.clear();
   has_metric_name_ = false;
   metric_name_ = {};
@@ -273,8 +307,7 @@ bool LabelBlock::Decode(const char* open, const char* close, Dialect dialect,
       labels_.push_back({name, value, name_pos, value_pos});
     } else if (quoted && (p == close || *p == ',')) {
       if (has_metric_name_) return Fail(err, name_pos, "multiple metric names");
-      if (names == NameValidation::kLegacy ? !IsLegacyMetricName(name)
-                                           : name.empty()) {
+      if (names == NameValidation::kLegacy ? !IsLegacyMetricName(name) : name.empty()) {
         return Fail(err, name_pos, "invalid metric name " + Quote(name));
       }
       has_metric_name_ = true;

@@ -74,8 +74,9 @@ inline const char* ScanMetricChars(const char* p, const char* end) {
     const __m128i alpha = _mm_cmpeq_epi8(_mm_min_epu8(a, k25), a);
     const __m128i d = _mm_sub_epi8(v, k0);
     const __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(d, k9), d);
-    const __m128i ok = _mm_or_si128(_mm_or_si128(alpha, digit),
-                                    _mm_or_si128(_mm_cmpeq_epi8(v, kus), _mm_cmpeq_epi8(v, kcolon)));
+    const __m128i ok =
+        _mm_or_si128(_mm_or_si128(alpha, digit),
+                     _mm_or_si128(_mm_cmpeq_epi8(v, kus), _mm_cmpeq_epi8(v, kcolon)));
     const unsigned bad = ~static_cast<unsigned>(_mm_movemask_epi8(ok)) & 0xFFFFu;
     if (bad != 0) return p + __builtin_ctz(bad);
     p += 16;

@@ -100,27 +100,32 @@ const char* FindNewline(const char* p, const char* end) {
   return static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
 }
 
-bool ParseTextType(std::string_view s, MetricType* t) {
-  if (s == "counter") *t = MetricType::kCounter;
-  else if (s == "gauge") *t = MetricType::kGauge;
-  else if (s == "histogram") *t = MetricType::kHistogram;
-  else if (s == "summary") *t = MetricType::kSummary;
-  else if (s == "untyped") *t = MetricType::kUnknown;
-  else return false;
-  return true;
-}
+struct TypeWord {
+  std::string_view word;
+  MetricType type;
+};
+constexpr TypeWord kTextTypes[] = {
+    {"counter", MetricType::kCounter},     {"gauge", MetricType::kGauge},
+    {"histogram", MetricType::kHistogram}, {"summary", MetricType::kSummary},
+    {"untyped", MetricType::kUnknown},
+};
+constexpr TypeWord kOpenMetricsTypes[] = {
+    {"counter", MetricType::kCounter},     {"gauge", MetricType::kGauge},
+    {"histogram", MetricType::kHistogram}, {"gaugehistogram", MetricType::kGaugeHistogram},
+    {"summary", MetricType::kSummary},     {"info", MetricType::kInfo},
+    {"stateset", MetricType::kStateset},   {"unknown", MetricType::kUnknown},
+};
 
-bool ParseOpenMetricsType(std::string_view s, MetricType* t) {
-  if (s == "counter") *t = MetricType::kCounter;
-  else if (s == "gauge") *t = MetricType::kGauge;
-  else if (s == "histogram") *t = MetricType::kHistogram;
-  else if (s == "gaugehistogram") *t = MetricType::kGaugeHistogram;
-  else if (s == "summary") *t = MetricType::kSummary;
-  else if (s == "info") *t = MetricType::kInfo;
-  else if (s == "stateset") *t = MetricType::kStateset;
-  else if (s == "unknown") *t = MetricType::kUnknown;
-  else return false;
-  return true;
+// Exact, lower case: both formats' parsers in Prometheus compare bytes.
+template <size_t N>
+bool ParseType(const TypeWord (&words)[N], std::string_view s, MetricType* t) {
+  for (const TypeWord& w : words) {
+    if (w.word == s) {
+      *t = w.type;
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string_view CanonicalLabel(MetricType t) {
@@ -225,7 +230,8 @@ Entry Parser::Impl::TextComment(const char* hash) {
   if (is_type) {
     if (text == eol) return Fail(text, "expected a metric type after the name in TYPE line");
     const std::string_view word = View(text, eol);
-    if (!ParseTextType(word, &type)) return Fail(text, "unknown metric type " + Quote(word));
+    if (!ParseType(kTextTypes, word, &type))
+      return Fail(text, "unknown metric type " + Quote(word));
     internal::TextFamilies::Family* f = text_families.Resolve(meta_name).family;
     if (f->type_set) {
       return Fail(hash, "second TYPE line for metric name " + Quote(meta_name) +
@@ -320,14 +326,13 @@ Entry Parser::Impl::TextSample(const char* q) {
       series_end = name_end;
       if (r == name_end) {
         if (r == end) return FailAtEnd(r);
-        return Fail(r, *r == '\n' ? std::string("expected value after metric name")
-                                  : "invalid character " + Quote(View(r, r + 1)) +
-                                        " after metric name");
+        return Fail(r, *r == '\n'
+                           ? std::string("expected value after metric name")
+                           : "invalid character " + Quote(View(r, r + 1)) + " after metric name");
       }
     }
   } else {
-    return Fail(q, "invalid metric name: expected [a-zA-Z_:] or '{', got " +
-                       Quote(View(q, q + 1)));
+    return Fail(q, "invalid metric name: expected [a-zA-Z_:] or '{', got " + Quote(View(q, q + 1)));
   }
 
   const char* vb = r;
@@ -406,8 +411,9 @@ Entry Parser::Impl::NextOpenMetrics() {
     if (rest.starts_with("# HELP ")) return OpenMetricsMetadata(Entry::kHelp, p + 7);
     if (rest.starts_with("# TYPE ")) return OpenMetricsMetadata(Entry::kType, p + 7);
     if (rest.starts_with("# UNIT ")) return OpenMetricsMetadata(Entry::kUnit, p + 7);
-    return Fail(p, "only \"# HELP \", \"# TYPE \", \"# UNIT \" and \"# EOF\" lines may start "
-                   "with '#'");
+    return Fail(p,
+                "only \"# HELP \", \"# TYPE \", \"# UNIT \" and \"# EOF\" lines may start "
+                "with '#'");
   }
   if (*p == '\n') return Fail(p, "empty line");
   return OpenMetricsSample(p);
@@ -423,8 +429,8 @@ Entry Parser::Impl::OpenMetricsMetadata(Entry kind, const char* q) {
   if (!ParseMetadataName(q, eol, &after, &err)) return Fail(err);
   if (after == eol) return Fail(after, std::string("expected text in ") + what);
   if (*after != ' ') {
-    return Fail(after, "expected one space after the metric name, got " +
-                           Quote(View(after, after + 1)));
+    return Fail(after,
+                "expected one space after the metric name, got " + Quote(View(after, after + 1)));
   }
   const char* text = after + 1;
   const std::string_view word = View(text, eol);
@@ -432,7 +438,7 @@ Entry Parser::Impl::OpenMetricsMetadata(Entry kind, const char* q) {
   unit = {};
   switch (kind) {
     case Entry::kType:
-      if (!ParseOpenMetricsType(word, &type)) {
+      if (!ParseType(kOpenMetricsTypes, word, &type)) {
         return Fail(text, "invalid metric type " + Quote(word));
       }
       break;
@@ -450,8 +456,7 @@ Entry Parser::Impl::OpenMetricsMetadata(Entry kind, const char* q) {
       unit = word;
       if (!unit.empty() && !(meta_name.size() > unit.size() && meta_name.ends_with(unit) &&
                              meta_name[meta_name.size() - unit.size() - 1] == '_')) {
-        return Fail(text, "unit " + Quote(unit) + " is not a suffix of metric " +
-                              Quote(meta_name));
+        return Fail(text, "unit " + Quote(unit) + " is not a suffix of metric " + Quote(meta_name));
       }
   }
   if (!om_families.OnMetadata(kind, meta_name, type, unit, line_begin, &err)) return Fail(err);
@@ -492,9 +497,9 @@ Entry Parser::Impl::OpenMetricsSample(const char* q) {
   series_end = r;
   if (r == end) return FailAtEnd(r);
   if (*r != ' ') {
-    return Fail(r, *r == '\n' ? std::string("expected value after metric")
-                              : "expected one space before the value, got " +
-                                    Quote(View(r, r + 1)));
+    return Fail(r, *r == '\n'
+                       ? std::string("expected value after metric")
+                       : "expected one space before the value, got " + Quote(View(r, r + 1)));
   }
   auto token_end = [&](const char* t) {
     while (t < end && *t != ' ' && *t != '\n') ++t;
@@ -523,7 +528,8 @@ Entry Parser::Impl::OpenMetricsSample(const char* q) {
       has_timestamp = true;
       if (r < end && *r == ' ') {
         ++r;
-        if (r == end || *r != '#') return Fail(r, "expected an exemplar (\"# {\") after the timestamp");
+        if (r == end || *r != '#')
+          return Fail(r, "expected an exemplar (\"# {\") after the timestamp");
         hash = r;
       }
     }
@@ -606,8 +612,8 @@ core::Status Parser::Impl::Labels(core::LabelsBuilder* out) {
     if (!canonical_label.empty() && l.name == canonical_label) {
       double v;
       if (!internal::ParseFloat(l.value, &v)) {
-        Fail(l.value_pos, "expected float as value for '" + std::string(l.name) +
-                              "' label, got " + Quote(l.value));
+        Fail(l.value_pos, "expected float as value for '" + std::string(l.name) + "' label, got " +
+                              Quote(l.value));
         return error;
       }
       char buf[internal::kCanonicalMax];

@@ -55,8 +55,9 @@ struct EndOnly {
   std::string why;
 };
 const std::vector<EndOnly> kEndOnly = {
-    {"98", "NUL inside an exemplar label value: OpenMetricsParser rejects it, we accept it as in "
-           "series label values (OpenMetrics: NUL MUST be supported); the input lacks # EOF"},
+    {"98",
+     "NUL inside an exemplar label value: OpenMetricsParser rejects it, we accept it as in "
+     "series label values (OpenMetrics: NUL MUST be supported); the input lacks # EOF"},
 };
 
 const Conflict* FindConflict(const std::string& set, const std::string& id) {
@@ -109,7 +110,7 @@ enum class Outcome { kOk, kConflict, kFail };
 
 // One input that must be accepted (expect_accept) or rejected.
 Outcome Run(const std::string& set, const std::string& id, const std::string& input, Format format,
-         ParseOptions options, bool expect_accept) {
+            ParseOptions options, bool expect_accept) {
   Tally& t = SetTally(set, expect_accept ? "accepted" : "rejected");
   ++t.total;
   const auto result = amas::expo::Check(input, format, options);
@@ -208,20 +209,20 @@ void RunCase(const std::string& set, const std::string& id, const rapidjson::Val
   Outcome outcome;
   if (format == "prometheus-text") {
     const std::string scheme = Str(c, "name_validation");
-    outcome = Run(set + " (" + (ref.find("expfmt") != std::string::npos ? "expfmt " + scheme
-                                                                         : "PromParser") + ")",
-                  id, input, Format::kPrometheusText, Names(scheme), expect_accept);
+    outcome =
+        Run(set + " (" +
+                (ref.find("expfmt") != std::string::npos ? "expfmt " + scheme : "PromParser") + ")",
+            id, input, Format::kPrometheusText, Names(scheme), expect_accept);
   } else if (ref.find("conformance suite") != std::string::npos) {
-    outcome = Run(set + " (OpenMetrics suite, spec rules)", id, input, Format::kOpenMetrics,
-                  Spec(), expect_accept);
+    outcome = Run(set + " (OpenMetrics suite, spec rules)", id, input, Format::kOpenMetrics, Spec(),
+                  expect_accept);
   } else {
     // Prometheus's OpenMetrics parser: its rejections must hold with the
     // spec rules too, which only ever reject more.
     outcome = Run(set + " (OpenMetricsParser)", id, input, Format::kOpenMetrics, Prometheus(),
                   expect_accept);
     if (!expect_accept) {
-      Run(set + " (OpenMetricsParser, spec rules)", id, input, Format::kOpenMetrics, Spec(),
-          false);
+      Run(set + " (OpenMetricsParser, spec rules)", id, input, Format::kOpenMetrics, Spec(), false);
     }
   }
   Tally& file = g_files[set];
@@ -303,8 +304,8 @@ int main() {
       "prometheus_promtool_testdata/dump-openmetrics-roundtrip-test.prom",
   };
   for (const std::string& f : om_files) {
-    Run("valid OpenMetrics expositions", f, ReadOrDie(dir / f), Format::kOpenMetrics,
-        Prometheus(), true);
+    Run("valid OpenMetrics expositions", f, ReadOrDie(dir / f), Format::kOpenMetrics, Prometheus(),
+        true);
   }
   // For information: which of them also meet the OpenMetrics spec rules.
   for (const std::string& f : om_files) {
@@ -384,15 +385,17 @@ int main() {
     Run(std::string("OpenMetrics suite shouldParse=") + (should ? "true" : "false"), name, input,
         Format::kOpenMetrics, Spec(), should);
     if (should) {
-      Run("OpenMetrics suite shouldParse=true, Prometheus rules", name, input,
-          Format::kOpenMetrics, Prometheus(), true);
+      Run("OpenMetrics suite shouldParse=true, Prometheus rules", name, input, Format::kOpenMetrics,
+          Prometheus(), true);
     } else if (!amas::expo::Check(input, Format::kOpenMetrics, Prometheus()).ok()) {
       ++suite_rejected_without_spec;
     }
   }
 
-  std::printf("  (info) OpenMetrics suite shouldParse=false rejected even without spec rules: "
-              "%d\n", suite_rejected_without_spec);
+  std::printf(
+      "  (info) OpenMetrics suite shouldParse=false rejected even without spec rules: "
+      "%d\n",
+      suite_rejected_without_spec);
   for (const char* file : {"invalid_cases", "accepted_edge_cases"}) {
     const Tally& t = g_files[file];
     std::printf("%s: %d/%d %s", file, t.ok, t.total,

@@ -56,14 +56,36 @@ TEST_CASE("FormatFromContentType") {
 TEST_CASE("canonical le/quantile rendering matches Go's FormatOpenMetricsFloat") {
   // Values from the OpenMetrics spec's "Canonical Numbers" and Prometheus tests.
   const std::pair<double, const char*> rows[] = {
-      {0, "0.0"},        {-0.0, "0.0"},           {1, "1.0"},          {-1, "-1.0"},
-      {0.001, "0.001"},  {0.002, "0.002"},        {0.01, "0.01"},      {0.1, "0.1"},
-      {0.9, "0.9"},      {0.95, "0.95"},          {0.99, "0.99"},      {0.999, "0.999"},
-      {1.7, "1.7"},      {10, "10.0"},            {1e-10, "1e-10"},    {1e-9, "1e-09"},
-      {1e-5, "1e-05"},   {0.0001, "0.0001"},      {100000, "100000.0"}, {1e6, "1e+06"},
-      {1e10, "1e+10"},   {123456, "123456.0"},    {1234567, "1.234567e+06"},
-      {0.00011, "0.00011"}, {1.1e-5, "1.1e-05"},  {1e23, "1e+23"},     {1.1e23, "1.1e+23"},
-      {1e100, "1e+100"}, {-2.5, "-2.5"},          {5e-324, "5e-324"},
+      {0, "0.0"},
+      {-0.0, "0.0"},
+      {1, "1.0"},
+      {-1, "-1.0"},
+      {0.001, "0.001"},
+      {0.002, "0.002"},
+      {0.01, "0.01"},
+      {0.1, "0.1"},
+      {0.9, "0.9"},
+      {0.95, "0.95"},
+      {0.99, "0.99"},
+      {0.999, "0.999"},
+      {1.7, "1.7"},
+      {10, "10.0"},
+      {1e-10, "1e-10"},
+      {1e-9, "1e-09"},
+      {1e-5, "1e-05"},
+      {0.0001, "0.0001"},
+      {100000, "100000.0"},
+      {1e6, "1e+06"},
+      {1e10, "1e+10"},
+      {123456, "123456.0"},
+      {1234567, "1.234567e+06"},
+      {0.00011, "0.00011"},
+      {1.1e-5, "1.1e-05"},
+      {1e23, "1e+23"},
+      {1.1e23, "1.1e+23"},
+      {1e100, "1e+100"},
+      {-2.5, "-2.5"},
+      {5e-324, "5e-324"},
       {1.7976931348623157e308, "1.7976931348623157e+308"},
       {std::numeric_limits<double>::infinity(), "+Inf"},
       {-std::numeric_limits<double>::infinity(), "-Inf"},
@@ -212,14 +234,18 @@ TEST_CASE("mutated inputs never crash") {
       const size_t at = rng() % (s.size() + 1);
       const char c = alphabet[rng() % (sizeof alphabet - 1)];
       switch (rng() % 4) {
-        case 0: s.insert(s.begin() + static_cast<long>(at), c); break;
+        case 0:
+          s.insert(s.begin() + static_cast<long>(at), c);
+          break;
         case 1:
           if (at < s.size()) s.erase(at, 1 + rng() % 4);
           break;
         case 2:
           if (at < s.size()) s[at] = c;
           break;
-        default: s.resize(at); break;  // truncation, as a cut-off scrape
+        default:
+          s.resize(at);
+          break;  // truncation, as a cut-off scrape
       }
     }
     for (Format f : {Format::kPrometheusText, Format::kOpenMetrics}) {

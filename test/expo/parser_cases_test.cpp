@@ -38,9 +38,15 @@ std::string Escaped(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '\n': out += "\\n"; break;
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -72,14 +78,22 @@ std::string Visible(std::string_view s) {
 
 std::string TypeName(MetricType t) {
   switch (t) {
-    case MetricType::kCounter: return "counter";
-    case MetricType::kGauge: return "gauge";
-    case MetricType::kHistogram: return "histogram";
-    case MetricType::kGaugeHistogram: return "gaugehistogram";
-    case MetricType::kSummary: return "summary";
-    case MetricType::kInfo: return "info";
-    case MetricType::kStateset: return "stateset";
-    case MetricType::kUnknown: return "unknown";
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
+    case MetricType::kGaugeHistogram:
+      return "gaugehistogram";
+    case MetricType::kSummary:
+      return "summary";
+    case MetricType::kInfo:
+      return "info";
+    case MetricType::kStateset:
+      return "stateset";
+    case MetricType::kUnknown:
+      return "unknown";
   }
   return "?";
 }
@@ -120,16 +134,21 @@ std::vector<std::string> Render(const Case& c) {
         out.push_back("help " + std::string(parser.metric_name()) + " " + Escaped(parser.help()));
         break;
       case Entry::kType:
-        out.push_back("type " + std::string(parser.metric_name()) + " " +
-                      TypeName(parser.type()));
+        out.push_back("type " + std::string(parser.metric_name()) + " " + TypeName(parser.type()));
         break;
       case Entry::kUnit:
         out.push_back("unit " + std::string(parser.metric_name()) + " " +
                       std::string(parser.unit()));
         break;
-      case Entry::kComment: out.push_back("comment"); break;
-      case Entry::kEof: out.push_back("eof"); return out;
-      case Entry::kError: out.push_back("error " + parser.error().message()); return out;
+      case Entry::kComment:
+        out.push_back("comment");
+        break;
+      case Entry::kEof:
+        out.push_back("eof");
+        return out;
+      case Entry::kError:
+        out.push_back("error " + parser.error().message());
+        return out;
     }
   }
   out.push_back("too many entries");
