@@ -12,7 +12,8 @@ namespace amas::store::internal {
 namespace {
 
 // Chunk header: t0 (int64), count (uint16), size in bytes (uint16), then the
-// first value raw (8 bytes); count and size are written when the chunk closes.
+// first value raw (8 bytes). Count and size are written when the chunk
+// closes; until then those 4 bytes hold how long after t0 the chunk ends.
 constexpr uint32_t kHeaderBytes = 12;
 constexpr uint32_t kFirstBytes = kHeaderBytes + 8;
 // Bytes kept readable past the last used byte, for 64-bit loads and stores.
@@ -158,7 +159,8 @@ void SampleBuffer::Shrink() {
   cap_ = static_cast<uint32_t>(usable);
 }
 
-void SampleBuffer::StartChunk(int64_t t_ms, uint64_t value_bits) {
+void SampleBuffer::StartChunk(int64_t t_ms, uint64_t value_bits, const ChunkPolicy& policy,
+                              uint64_t phase) {
   uint32_t start = 0;
   if (bits_ > 0) {
     const auto end = static_cast<uint32_t>(used_bytes());
@@ -168,6 +170,14 @@ void SampleBuffer::StartChunk(int64_t t_ms, uint64_t value_bits) {
   }
   Reserve(uint64_t{start + kFirstBytes} * 8);
   StoreI64(buf_ + start, t_ms);
+  // Boundaries sit at multiples of the span, shifted by the series' phase.
+  uint64_t limit = UINT32_MAX;
+  if (policy.span_ms > 0) {
+    const auto span = static_cast<uint64_t>(policy.span_ms);
+    limit = std::min<uint64_t>(span - (static_cast<uint64_t>(t_ms) + phase) % span, UINT32_MAX);
+  }
+  const auto limit32 = static_cast<uint32_t>(limit);
+  std::memcpy(buf_ + start + 8, &limit32, 4);
   StoreU64(buf_ + start + kHeaderBytes, value_bits);
   head_ = start;
   bits_ = (start + kFirstBytes) * 8;
@@ -179,17 +189,18 @@ void SampleBuffer::StartChunk(int64_t t_ms, uint64_t value_bits) {
   last_delta_ = 0;
 }
 
-size_t SampleBuffer::Append(int64_t t_ms, double value, const ChunkPolicy& policy) {
+size_t SampleBuffer::Append(int64_t t_ms, double value, const ChunkPolicy& policy, uint64_t phase) {
   const auto vbits = std::bit_cast<uint64_t>(value);
   if (bits_ == 0) {
-    StartChunk(t_ms, vbits);
+    StartChunk(t_ms, vbits, policy, phase);
     return 0;
   }
   const int64_t t0 = LoadI64(buf_ + head_);
-  const uint64_t span = static_cast<uint64_t>(t_ms) - static_cast<uint64_t>(t0);
-  if (head_count_ >= kMaxChunkSamples ||
-      (policy.span_ms > 0 && span >= static_cast<uint64_t>(policy.span_ms))) {
-    StartChunk(t_ms, vbits);
+  uint32_t limit;
+  std::memcpy(&limit, buf_ + head_ + 8, 4);
+  const uint64_t since_t0 = static_cast<uint64_t>(t_ms) - static_cast<uint64_t>(t0);
+  if (head_count_ >= kMaxChunkSamples || since_t0 >= limit) {
+    StartChunk(t_ms, vbits, policy, phase);
     if (policy.retention_ms <= 0) return 0;
     return DropBefore(SaturatingSub(t_ms, policy.retention_ms));
   }

@@ -18,7 +18,7 @@
 namespace amas::store::internal {
 
 struct ChunkPolicy {
-  int64_t span_ms = 0;       // cut a new chunk when the head spans this long; 0: by count only
+  int64_t span_ms = 0;       // chunk boundaries every span; 0: cut by count only
   int64_t retention_ms = 0;  // on a cut, drop chunks older than newest - retention; 0: keep
 };
 
@@ -39,8 +39,9 @@ class SampleBuffer {
   double last_value() const;
 
   // Appends a sample newer than last_t() (the caller checks order). Returns
-  // how many old samples the cut of a new chunk dropped.
-  size_t Append(int64_t t_ms, double value, const ChunkPolicy& policy);
+  // how many old samples the cut of a new chunk dropped. phase shifts this
+  // series' chunk boundaries so that series do not all cut in the same round.
+  size_t Append(int64_t t_ms, double value, const ChunkPolicy& policy, uint64_t phase = 0);
   // Drops every chunk whose samples are all older than cutoff_ms (all of
   // them when last_t() < cutoff_ms) and returns how many samples went.
   size_t DropBefore(int64_t cutoff_ms);
@@ -48,11 +49,19 @@ class SampleBuffer {
   void Read(int64_t mint_ms, int64_t maxt_ms, std::vector<Sample>* out) const;
 
   size_t samples() const;  // O(chunks)
+  // Hints the CPU to fetch what the next Append() touches. Integer
+  // arithmetic: fine on an empty buffer (a prefetch never faults), and GCC 12
+  // silently drops prefetches that sit in a branch.
+  void Prefetch() const {
+    const auto base = reinterpret_cast<uintptr_t>(buf_);
+    __builtin_prefetch(reinterpret_cast<const void*>(base + head_));
+    __builtin_prefetch(reinterpret_cast<const void*>(base + (bits_ >> 3)), 1);
+  }
   size_t capacity_bytes() const { return cap_; }
   void Clear();
 
  private:
-  void StartChunk(int64_t t_ms, uint64_t value_bits);
+  void StartChunk(int64_t t_ms, uint64_t value_bits, const ChunkPolicy& policy, uint64_t phase);
   void Reserve(uint64_t bits);
   void Shrink();
   size_t used_bytes() const { return (bits_ + 7) / 8; }

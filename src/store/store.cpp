@@ -81,6 +81,19 @@ struct Store::Impl {
   internal::SeriesMap map;
   internal::PostingsIndex index;
 
+  // Select() returns series in label order, and comparing Labels costs cache
+  // misses, so each series has a rank: its position in label order. Writers
+  // only note new series and clear ranks_valid; the first Select() after that
+  // merges them in (O(series) once) under rank_mu, and everyone else reads
+  // rank only after seeing ranks_valid set (acquire), so no reader ever sees
+  // a half-built rank while writers are kept out by the shared lock.
+  static constexpr uint32_t kNoRank = UINT32_MAX;
+  mutable std::mutex rank_mu;
+  mutable std::atomic<bool> ranks_valid{true};
+  mutable std::vector<uint32_t> order;     // slots by labels; dropped ones until the next merge
+  mutable std::vector<uint32_t> rank;      // by slot: index into order, or kNoRank
+  mutable std::vector<uint32_t> unranked;  // slots created since the last merge
+
   // Lock-free: reads only atomics, so Append() may call it without the lock.
   bool IsLive(SeriesRef ref) const {
     if ((ref.slot >> kSegmentBits) >= kMaxSegments) return false;
@@ -111,6 +124,9 @@ struct Store::Impl {
   SeriesRef Create(const core::Labels& labels);
   void Drop(uint32_t slot, uint32_t state, std::vector<core::Labels>* dropped_labels);
 
+  void EnsureRanks() const;
+  void SortByLabels(std::vector<uint32_t>* ids) const;
+
   core::Result<std::vector<SeriesRef>> Select(std::span<const Term> terms) const;
   std::vector<uint32_t> Resolve(const Term& term) const;
   std::vector<uint32_t> Union(std::span<const internal::PostingsList* const> lists) const;
@@ -137,8 +153,51 @@ SeriesRef Store::Impl::Create(const core::Labels& labels) {
   state.store((generation << kGenerationShift) | kFresh | kLive, std::memory_order_release);
   map.Insert(labels.hash(), slot);
   index.Add(labels, slot);
+  if (rank.size() < slots) rank.resize(slots, kNoRank);
+  rank[slot] = kNoRank;
+  unranked.push_back(slot);
+  ranks_valid.store(false, std::memory_order_relaxed);  // readers are locked out
   ++live;
   return {slot, generation};
+}
+
+void Store::Impl::EnsureRanks() const {
+  if (ranks_valid.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> guard(rank_mu);
+  if (ranks_valid.load(std::memory_order_relaxed)) return;  // another reader did it
+  auto by_labels = [this](uint32_t a, uint32_t b) { return At(a).labels < At(b).labels; };
+  // New series, each once and only if still there.
+  std::sort(unranked.begin(), unranked.end());
+  unranked.erase(std::unique(unranked.begin(), unranked.end()), unranked.end());
+  std::erase_if(unranked, [this](uint32_t slot) {
+    return (StateOf(slot).load(std::memory_order_relaxed) & kLive) == 0;
+  });
+  std::sort(unranked.begin(), unranked.end(), by_labels);
+  // Dropped series left order with their rank (a reused slot is in unranked).
+  std::erase_if(order, [this](uint32_t slot) { return rank[slot] == kNoRank; });
+  std::vector<uint32_t> merged;
+  merged.reserve(order.size() + unranked.size());
+  auto from = order.begin();
+  for (uint32_t slot : unranked) {
+    const auto at = std::upper_bound(from, order.end(), slot, by_labels);
+    merged.insert(merged.end(), from, at);
+    merged.push_back(slot);
+    from = at;
+  }
+  merged.insert(merged.end(), from, order.end());
+  order = std::move(merged);
+  for (size_t i = 0; i < order.size(); ++i) rank[order[i]] = static_cast<uint32_t>(i);
+  unranked.clear();
+  ranks_valid.store(true, std::memory_order_release);
+}
+
+void Store::Impl::SortByLabels(std::vector<uint32_t>* ids) const {
+  EnsureRanks();
+  std::vector<uint64_t> keyed;
+  keyed.reserve(ids->size());
+  for (uint32_t id : *ids) keyed.push_back((uint64_t{rank[id]} << 32) | id);
+  std::sort(keyed.begin(), keyed.end());
+  for (size_t i = 0; i < keyed.size(); ++i) (*ids)[i] = static_cast<uint32_t>(keyed[i]);
 }
 
 void Store::Impl::Drop(uint32_t slot, uint32_t state, std::vector<core::Labels>* dropped_labels) {
@@ -151,6 +210,7 @@ void Store::Impl::Drop(uint32_t slot, uint32_t state, std::vector<core::Labels>*
   const uint32_t next = ((state >> kGenerationShift) + 1) & kGenerationMask;
   StateOf(slot).store(next << kGenerationShift, std::memory_order_release);
   free_slots.push_back(slot);
+  rank[slot] = kNoRank;  // leaves order at the next merge; other ranks stay valid
   --live;
 }
 
@@ -234,8 +294,7 @@ core::Result<std::vector<SeriesRef>> Store::Impl::Select(std::span<const Term> t
     }
   }
 
-  std::sort(ids.begin(), ids.end(),
-            [&](uint32_t a, uint32_t b) { return At(a).labels < At(b).labels; });
+  SortByLabels(&ids);
   std::vector<SeriesRef> refs;
   refs.reserve(ids.size());
   for (uint32_t id : ids) refs.push_back(RefOf(id));
@@ -376,16 +435,17 @@ AppendStats Appender::Commit() {
     const internal::ChunkPolicy policy = impl.Policy();
     const std::vector<PendingSample>& samples = pending_->samples;
     for (size_t i = 0; i < samples.size(); ++i) {
-      // Series are mostly visited in slot order; fetch a few ahead anyway.
-      if (i + 4 < samples.size() && impl.IsLive({samples[i + 4].slot, samples[i + 4].generation})) {
-        __builtin_prefetch(&impl.At(samples[i + 4].slot));
-      }
+      // Memory-bound: fetch the series 16 ahead, and its chunk bytes 8 ahead.
+      // Their segments exist: Append() saw them live, and segments stay.
+      if (i + 16 < samples.size()) __builtin_prefetch(&impl.At(samples[i + 16].slot));
+      if (i + 8 < samples.size()) impl.At(samples[i + 8].slot).samples.Prefetch();
       const PendingSample& p = samples[i];
       if (!impl.IsLive({p.slot, p.generation})) {
         ++stats.stale_series;
         continue;
       }
-      internal::SampleBuffer& buffer = impl.At(p.slot).samples;
+      Series& series = impl.At(p.slot);
+      internal::SampleBuffer& buffer = series.samples;
       if (!buffer.empty()) {
         if (p.t_ms < buffer.last_t()) {
           ++stats.out_of_order;
@@ -396,7 +456,7 @@ AppendStats Appender::Commit() {
           continue;
         }
       }
-      impl.samples -= buffer.Append(p.t_ms, p.value, policy);
+      impl.samples -= buffer.Append(p.t_ms, p.value, policy, series.labels.hash());
       ++impl.samples;
       ++stats.appended;
     }
@@ -496,8 +556,10 @@ StoreStats Store::Stats() const {
   stats.series = impl.live;
   stats.samples = impl.samples;
   size_t bytes = sizeof(Impl) + impl.segments.size() * sizeof(Segment) +
-                 impl.free_slots.capacity() * sizeof(uint32_t) + impl.map.ByteSize() +
-                 impl.index.ByteSize();
+                 (impl.free_slots.capacity() + impl.order.capacity() + impl.rank.capacity() +
+                  impl.unranked.capacity()) *
+                     sizeof(uint32_t) +
+                 impl.map.ByteSize() + impl.index.ByteSize();
   for (uint32_t slot = 0; slot < impl.slots; ++slot) {
     if ((impl.StateOf(slot).load(std::memory_order_relaxed) & kLive) == 0) continue;
     const Series& s = impl.At(slot);
