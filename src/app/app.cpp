@@ -104,9 +104,9 @@ bool SameDemo(const DemoConfig& a, const DemoConfig& b) {
          a.period == b.period;
 }
 
-class Scaler {
+class Service {
  public:
-  Scaler(const Options& options, const Logger& log, Config config)
+  Service(const Options& options, const Logger& log, Config config)
       : options_(options),
         log_(log),
         start_(clock_.Now()),
@@ -287,14 +287,14 @@ int Run(const Options& options, const Logger& log) {
   }
   log.Info("Completed loading of configuration file", {{"filename", options.config_file}});
 
-  Scaler scaler(options, log, std::move(*config));
-  if (Status s = scaler.Start(); !s.ok()) {
+  Service service(options, log, std::move(*config));
+  if (Status s = service.Start(); !s.ok()) {
     log.Error("Error starting amas-scaler", {{"err", s.message()}});
-    scaler.Stop();
+    service.Stop();
     return 1;
   }
-  scaler.Loop(signals);
-  scaler.Stop();
+  service.Loop(signals);
+  service.Stop();
   log.Info("See you next time!");
   return 0;
 }

@@ -42,6 +42,12 @@ expect "check config bad" 1 \
 expect "check config missing file" 1 "FAILED: $tmp/nope.yml: cannot read the config file" -- \
   "$bin" check config "$tmp/nope.yml"
 
+expect "serving with a bad config exits 1" 1 \
+  "level=error msg=\"Error loading config\" err=\"$data/config/bad/unknown_field_in_job.yaml:7:5: unknown field \\\"scrape_intervall\\\" in scrape_configs[0]\"" -- \
+  "$bin" --config.file="$data/config/bad/unknown_field_in_job.yaml" --web.listen-address=127.0.0.1:0
+expect "serving with a missing config exits 1" 1 "cannot read the config file" -- \
+  "$bin" --config.file="$tmp/missing.yml" --web.listen-address=127.0.0.1:0
+
 printf '# HELP a_total A.\n# TYPE a_total counter\na_total{x="1"} 1\na_total{x="2"} 2\nb 3\n' \
   >"$tmp/good.prom"
 expect "check metrics stdin" 0 "families: 2, series: 3 (text format 0.0.4)" -- \
