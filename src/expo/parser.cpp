@@ -24,7 +24,6 @@ struct Parser::Impl {
       : begin(body.data()),
         end(body.data() + body.size()),
         p(body.data()),
-        format(f),
         options(o),
         dialect(f == Format::kOpenMetrics ? Dialect::kOpenMetrics : Dialect::kText),
         om_families(o.openmetrics_spec) {}
@@ -48,7 +47,6 @@ struct Parser::Impl {
   const char* const begin;
   const char* const end;
   const char* p;  // start of the next line
-  const Format format;
   const ParseOptions options;
   const Dialect dialect;
 
@@ -639,7 +637,8 @@ std::string_view Parser::series() const {
   return View(impl_->series_begin, impl_->series_end);
 }
 core::Status Parser::Labels(core::LabelsBuilder* out) { return impl_->Labels(out); }
-double Parser::value() const { return impl_->value; }
+// ParseFloat already yields the canonical NaN; this keeps the promise explicit.
+double Parser::value() const { return core::CanonicalizeNaN(impl_->value); }
 std::optional<int64_t> Parser::timestamp_ms() const {
   if (!impl_->has_timestamp) return std::nullopt;
   return impl_->timestamp;

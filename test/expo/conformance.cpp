@@ -307,6 +307,27 @@ int main() {
     Run("valid OpenMetrics expositions", f, ReadOrDie(dir / f), Format::kOpenMetrics, Prometheus(),
         true);
   }
+  // The family counts the corpus README states ("237 metric families", "5 families").
+  const struct {
+    const char* file;
+    Format format;
+    size_t families;
+  } kFamilies[] = {
+      {"prometheus_textparse_testdata/alltypes.237mfs.prom.txt", Format::kPrometheusText, 237},
+      {"prometheus_textparse_testdata/alltypes.5mfs.om.txt", Format::kOpenMetrics, 5},
+  };
+  for (const auto& k : kFamilies) {
+    Tally& t = SetTally("family counts", "as stated");
+    ++t.total;
+    const auto r = amas::expo::Check(ReadOrDie(dir / k.file), k.format, Prometheus());
+    if (r.ok() && r->families == k.families) {
+      ++t.ok;
+    } else {
+      t.failures.push_back(
+          std::string(k.file) + ": " +
+          (r.ok() ? std::to_string(r->families) + " families" : r.status().message()));
+    }
+  }
   // For information: which of them also meet the OpenMetrics spec rules.
   for (const std::string& f : om_files) {
     const auto r = amas::expo::Check(ReadOrDie(dir / f), Format::kOpenMetrics, Spec());

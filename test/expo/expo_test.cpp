@@ -168,6 +168,18 @@ TEST_CASE("errors are sticky and Labels() needs a series") {
   CHECK(p.Labels(&b).message() == p.error().message());
 }
 
+TEST_CASE("Labels() may be called again for the same series") {
+  Parser p("# TYPE h histogram\nh_bucket{le=\"1\",a=\"x\\ny\"} 1\n", Format::kPrometheusText);
+  REQUIRE(p.Next() == Entry::kType);
+  REQUIRE(p.Next() == Entry::kSeries);
+  amas::core::LabelsBuilder first, second;
+  REQUIRE(p.Labels(&first).ok());
+  REQUIRE(p.Labels(&second).ok());
+  CHECK(first.Build() == second.Build());
+  CHECK(second.Build().ToString() == "h_bucket{a=\"x\\ny\", le=\"1.0\"}");
+  CHECK(p.Next() == Entry::kEof);
+}
+
 TEST_CASE("a failing Labels() stops the parser too") {
   Parser p("a{b=c} 1\nd 2\n", Format::kPrometheusText);
   amas::core::LabelsBuilder b;
