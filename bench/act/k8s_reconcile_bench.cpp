@@ -131,9 +131,14 @@ int main(int argc, char** argv) {
         ActionRequest req;
         req.desired = (i % 2 == 0) ? 4 : (i < idle_n ? 5 : 3);
         ActionRecord r = execs[i]->Act(req);
-        if (r.result == ActionResult::kApplied) ++applied;
-        else if (r.result == ActionResult::kUnchanged) ++unchanged;
-        else { ++failed; fprintf(stderr, "%s: %s\n", r.target.c_str(), r.error.c_str()); }
+        if (r.result == ActionResult::kApplied)
+          ++applied;
+        else if (r.result == ActionResult::kUnchanged)
+          ++unchanged;
+        else {
+          ++failed;
+          fprintf(stderr, "%s: %s\n", r.target.c_str(), r.error.c_str());
+        }
       }
     });
   }
@@ -147,21 +152,24 @@ int main(int argc, char** argv) {
   std::vector<double> round_read, round_write;
   for (int i = 0; i < targets; ++i) {
     round_read.push_back(Ms(read_at[i] - decided));
-    if (write_at[i].time_since_epoch().count() != 0) round_write.push_back(Ms(write_at[i] - decided));
+    if (write_at[i].time_since_epoch().count() != 0)
+      round_write.push_back(Ms(write_at[i] - decided));
   }
 
   printf("targets %d, qps %.0f, burst %d, threads %d\n", targets, qps, burst, threads);
-  printf("idle action (%d samples): decision->first request p50 %.2f ms p99 %.2f ms max %.2f ms;"
-         " decision->write p50 %.2f ms p99 %.2f ms max %.2f ms\n",
-         idle_n, Pct(idle_read, .5), Pct(idle_read, .99), Pct(idle_read, 1), Pct(idle_write, .5),
-         Pct(idle_write, .99), Pct(idle_write, 1));
+  printf(
+      "idle action (%d samples): decision->first request p50 %.2f ms p99 %.2f ms max %.2f ms;"
+      " decision->write p50 %.2f ms p99 %.2f ms max %.2f ms\n",
+      idle_n, Pct(idle_read, .5), Pct(idle_read, .99), Pct(idle_read, 1), Pct(idle_write, .5),
+      Pct(idle_write, .99), Pct(idle_write, 1));
   printf("round: %.2f s, %d requests (%.1f/s), applied %d, unchanged %d, failed %d\n", round_s,
          requests, requests / round_s, applied.load(), unchanged.load(), failed.load());
   printf("round: most requests in any 1 s window %d (limit qps+burst = %.0f): %s\n", max_1s,
          qps + burst, max_1s <= qps + burst ? "OK" : "EXCEEDED");
-  printf("round: decision->first request p50 %.0f ms p99 %.0f ms max %.0f ms "
-         "(queued behind the rate limit: ~targets*requests_per_target/qps)\n",
-         Pct(round_read, .5), Pct(round_read, .99), Pct(round_read, 1));
+  printf(
+      "round: decision->first request p50 %.0f ms p99 %.0f ms max %.0f ms "
+      "(queued behind the rate limit: ~targets*requests_per_target/qps)\n",
+      Pct(round_read, .5), Pct(round_read, .99), Pct(round_read, 1));
   printf("round: decision->write p50 %.0f ms max %.0f ms (%zu writes)\n", Pct(round_write, .5),
          Pct(round_write, 1), round_write.size());
   const bool ok = failed == 0 && max_1s <= qps + burst && Pct(idle_write, .99) < 100;

@@ -14,7 +14,8 @@ namespace amas::act {
 
 class DryRunActuator : public Actuator {
  public:
-  DryRunActuator(std::string target, int32_t initial) : target_(std::move(target)), count_(initial) {}
+  DryRunActuator(std::string target, int32_t initial)
+      : target_(std::move(target)), count_(initial) {}
   std::string_view kind() const override { return "dry_run"; }
   std::string Describe() const override { return "dry_run " + target_; }
   core::Result<int32_t> Current() override { return count_.load(); }

@@ -15,8 +15,8 @@ constexpr int kExTempFail = 75;  // sysexits.h: "try again later"
 
 bool IsTargetName(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
   });
 }
 
@@ -127,8 +127,8 @@ Result<ProcessResult> ExecActuator::Run(const std::vector<std::string>& argv_tem
                                options_.timeout.ToString() + " (timeout)");
   }
   if (r->exit_code == kExTempFail) {
-    return Status::Unavailable(Describe() + ": " + run.argv[0] + " exited 75 (try again): " +
-                               Tail(r->err, 500));
+    return Status::Unavailable(Describe() + ": " + run.argv[0] +
+                               " exited 75 (try again): " + Tail(r->err, 500));
   }
   if (r->exit_code != 0) {
     const std::string how = r->signal != 0 ? "killed by signal " + std::to_string(r->signal)
@@ -144,8 +144,10 @@ Result<int32_t> ExecActuator::Current() {
   Result<ProcessResult> r = Run(options_.current_argv, std::nullopt, std::nullopt);
   if (!r.ok()) return r.status();
   std::string_view text = r->out;
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
   int32_t n = -1;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc() || end != text.data() + text.size() || n < 0) {

@@ -35,7 +35,9 @@ class ExecActuator : public Actuator {
   // templated program path, an unknown {{placeholder}} or a bad env name.
   static core::Result<std::unique_ptr<ExecActuator>> Create(ExecOptions options);
   std::string_view kind() const override { return "exec"; }
-  std::string Describe() const override { return "exec " + options_.apply_argv[0] + " " + options_.target; }
+  std::string Describe() const override {
+    return "exec " + options_.apply_argv[0] + " " + options_.target;
+  }
   core::Result<int32_t> Current() override;
   core::Status Apply(int32_t desired, Fence fence) override;
   std::string LastOutput() const override { return last_output_; }

@@ -123,11 +123,11 @@ Result<ProcessResult> RunProcess(const RunOptions& o) {
   err_w.Reset();
 
   ProcessResult res;
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(o.timeout.millis());
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(o.timeout.millis());
   auto ms_left = [&] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               deadline - std::chrono::steady_clock::now())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                 std::chrono::steady_clock::now())
         .count();
   };
   // Exited, but not reaped: the zombie keeps its pid (and so its group id)

@@ -26,8 +26,8 @@ struct ProcessResult {
   int exit_code = -1;  // -1 when killed by a signal
   int signal = 0;      // the signal that ended it, or 0
   bool timed_out = false;
-  std::string out, err;     // at most output_limit bytes each
-  bool truncated = false;   // some output was dropped
+  std::string out, err;    // at most output_limit bytes each
+  bool truncated = false;  // some output was dropped
 };
 
 core::Result<ProcessResult> RunProcess(const RunOptions& options);

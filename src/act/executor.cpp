@@ -10,32 +10,46 @@ using core::Status;
 
 std::string_view DirectionName(Direction d) {
   switch (d) {
-    case Direction::kNone: return "none";
-    case Direction::kUp: return "up";
-    case Direction::kDown: return "down";
+    case Direction::kNone:
+      return "none";
+    case Direction::kUp:
+      return "up";
+    case Direction::kDown:
+      return "down";
   }
   return "none";
 }
 
 std::string_view ResultName(ActionResult r) {
   switch (r) {
-    case ActionResult::kApplied: return "applied";
-    case ActionResult::kUnchanged: return "unchanged";
-    case ActionResult::kDryRun: return "dry_run";
-    case ActionResult::kBlocked: return "blocked";
-    case ActionResult::kRejected: return "rejected";
-    case ActionResult::kFailed: return "failed";
+    case ActionResult::kApplied:
+      return "applied";
+    case ActionResult::kUnchanged:
+      return "unchanged";
+    case ActionResult::kDryRun:
+      return "dry_run";
+    case ActionResult::kBlocked:
+      return "blocked";
+    case ActionResult::kRejected:
+      return "rejected";
+    case ActionResult::kFailed:
+      return "failed";
   }
   return "failed";
 }
 
 std::string_view PhaseName(TargetState::Phase p) {
   switch (p) {
-    case TargetState::Phase::kUnknown: return "unknown";
-    case TargetState::Phase::kSteady: return "steady";
-    case TargetState::Phase::kActing: return "acting";
-    case TargetState::Phase::kFailed: return "failed";
-    case TargetState::Phase::kOutcomeUnknown: return "outcome_unknown";
+    case TargetState::Phase::kUnknown:
+      return "unknown";
+    case TargetState::Phase::kSteady:
+      return "steady";
+    case TargetState::Phase::kActing:
+      return "acting";
+    case TargetState::Phase::kFailed:
+      return "failed";
+    case TargetState::Phase::kOutcomeUnknown:
+      return "outcome_unknown";
   }
   return "unknown";
 }
@@ -43,7 +57,8 @@ std::string_view PhaseName(TargetState::Phase p) {
 void ActionLog::Add(const ActionRecord& r) {
   {
     std::lock_guard lock(mu_);
-    ++counts_[{r.target, std::string(DirectionName(r.direction)), std::string(ResultName(r.result))}];
+    ++counts_[{r.target, std::string(DirectionName(r.direction)),
+               std::string(ResultName(r.result))}];
     if (r.result != ActionResult::kUnchanged && keep_ > 0) {
       recent_.push_back(r);
       while (recent_.size() > keep_) recent_.pop_front();
@@ -223,9 +238,8 @@ ActionRecord Executor::ActLocked(const ActionRequest& req, const TargetPolicy& p
   }
   if (policy.max_step > 0 && std::abs(static_cast<int64_t>(to) - r.from) > policy.max_step) {
     const int32_t stepped = to > r.from ? r.from + policy.max_step : r.from - policy.max_step;
-    r.why.push_back("max_step " + std::to_string(policy.max_step) + ": " +
-                    std::to_string(r.from) + " -> " + std::to_string(stepped) + " instead of " +
-                    std::to_string(to));
+    r.why.push_back("max_step " + std::to_string(policy.max_step) + ": " + std::to_string(r.from) +
+                    " -> " + std::to_string(stepped) + " instead of " + std::to_string(to));
     to = stepped;
   }
   r.to = to;
@@ -247,8 +261,7 @@ ActionRecord Executor::ActLocked(const ActionRequest& req, const TargetPolicy& p
   }
   if (r.dry_run) {
     r.result = ActionResult::kDryRun;
-    r.why.push_back("dry-run: would move " + std::to_string(r.from) + " -> " +
-                    std::to_string(to));
+    r.why.push_back("dry-run: would move " + std::to_string(r.from) + " -> " + std::to_string(to));
     set_state(TargetState::Phase::kSteady, r.from, "");
     Finish(r);
     return r;

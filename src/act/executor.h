@@ -64,11 +64,11 @@ struct Gate {
 };
 
 struct ActionRequest {
-  int32_t desired = 0;     // before clamps
+  int32_t desired = 0;  // before clamps
   Fence fence;
   Gate gate;
-  core::Time decided_at;   // when decide/ produced desired; for latency
-  std::string reason;      // why this action ("decision", "drift reapply")
+  core::Time decided_at;  // when decide/ produced desired; for latency
+  std::string reason;     // why this action ("decision", "drift reapply")
 };
 
 // One action, as data. from/to are -1 when the count could not be read.
@@ -81,9 +81,9 @@ struct ActionRecord {
   int32_t to = -1;  // after clamps
   Direction direction = Direction::kNone;
   ActionResult result = ActionResult::kFailed;
-  std::string error;  // Status::ToString() when failed, reason when blocked
+  std::string error;             // Status::ToString() when failed, reason when blocked
   std::vector<std::string> why;  // one line per clamp or hold
-  int attempts = 0;  // Apply() calls made
+  int attempts = 0;              // Apply() calls made
   bool dry_run = false;
   uint64_t fence = 0;
   std::string output;  // LastOutput() of the actuator, bounded
@@ -101,7 +101,7 @@ struct TargetState {
   };
   std::string target;
   Phase phase = Phase::kUnknown;
-  std::optional<int32_t> observed;      // last count read
+  std::optional<int32_t> observed;  // last count read
   core::Time observed_at;
   std::optional<int32_t> last_applied;  // what we last set (not dry-run)
   std::optional<int32_t> drift_from;    // set while a drift is being reported
@@ -196,7 +196,7 @@ class Executor {
   FenceTracker own_fences_;
   FenceTracker* fences_;
 
-  std::mutex act_mu_;  // held for a whole action: one at a time per target
+  std::mutex act_mu_;            // held for a whole action: one at a time per target
   mutable std::mutex state_mu_;  // guards policy_ and state_; never held across I/O
   TargetPolicy policy_;
   TargetState state_;

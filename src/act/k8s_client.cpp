@@ -83,10 +83,8 @@ struct KubeClient::Pool {
   std::vector<CurlPtr> idle;
 };
 
-Result<std::shared_ptr<KubeClient>> KubeClient::Create(KubeConfig config,
-                                                       KubeClientOptions options,
-                                                       const core::Clock* clock,
-                                                       Sleeper* sleeper) {
+Result<std::shared_ptr<KubeClient>> KubeClient::Create(KubeConfig config, KubeClientOptions options,
+                                                       const core::Clock* clock, Sleeper* sleeper) {
   if (config.server.empty()) return Status::InvalidArgument("kubernetes: no API server URL");
   if (config.server.rfind("https://", 0) != 0 && config.server.rfind("http://", 0) != 0) {
     return Status::InvalidArgument("kubernetes: API server URL must start with https:// (got \"" +
@@ -98,8 +96,7 @@ Result<std::shared_ptr<KubeClient>> KubeClient::Create(KubeConfig config,
   }
   static std::once_flag curl_init;
   std::call_once(curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  return std::shared_ptr<KubeClient>(
-      new KubeClient(std::move(config), options, clock, sleeper));
+  return std::shared_ptr<KubeClient>(new KubeClient(std::move(config), options, clock, sleeper));
 }
 
 KubeClient::KubeClient(KubeConfig config, KubeClientOptions options, const core::Clock* clock,

@@ -214,8 +214,7 @@ Status KubernetesActuator::Apply(int32_t desired, Fence) {
                                             ref_.resource, ref_.namespace_name);
     }
     if (conflicts >= client_->options().conflict_retries) {
-      return Status::Aborted(Describe() + ": still conflicting after " +
-                             std::to_string(conflicts) +
+      return Status::Aborted(Describe() + ": still conflicting after " + std::to_string(conflicts) +
                              " re-reads: another writer keeps changing the object");
     }
     seen.reset();

@@ -75,8 +75,7 @@ class KubeClient {
   // One request, after the rate limiter. Any HTTP status is a response; only
   // transport failures are errors (Unavailable; TLS setup: FailedPrecondition).
   core::Result<KubeResponse> Do(std::string_view method, const std::string& path,
-                                const std::string& body = "",
-                                std::string_view content_type = "");
+                                const std::string& body = "", std::string_view content_type = "");
   const KubeClientOptions& options() const { return options_; }
   const KubeConfig& config() const { return config_; }
 

@@ -91,7 +91,8 @@ Result<KubeConfig> InClusterConfig(std::string_view host, std::string_view port,
                                       " (is a service account token mounted?)");
   }
   c.token = Trim(*token);
-  if (c.token.empty()) return Status::FailedPrecondition("in-cluster config: empty " + c.token_file);
+  if (c.token.empty())
+    return Status::FailedPrecondition("in-cluster config: empty " + c.token_file);
   c.ca_file = sa_dir + "/ca.crt";
   if (!std::filesystem::exists(c.ca_file)) {
     return Status::FailedPrecondition("in-cluster config: cannot read " + c.ca_file);
@@ -180,8 +181,8 @@ Result<KubeConfig> LoadKubeconfig(const std::string& path, std::string_view cont
     KubeConfig c;
     c.server = Str(*cluster, "server");
     if (c.server.empty()) {
-      return Status::InvalidArgument(Where(path, cluster->Mark()) + ": cluster \"" +
-                                     cluster_name + "\" has no server");
+      return Status::InvalidArgument(Where(path, cluster->Mark()) + ": cluster \"" + cluster_name +
+                                     "\" has no server");
     }
     const std::string ns = Str(*ctx, "namespace");
     if (!ns.empty()) c.namespace_name = ns;
@@ -189,13 +190,14 @@ Result<KubeConfig> LoadKubeconfig(const std::string& path, std::string_view cont
     if (const std::string data = Str(*cluster, "certificate-authority-data"); !data.empty()) {
       Result<std::string> pem = Base64Decode(data);
       if (!pem.ok()) {
-        return pem.status().WithContext(Where(path, (*cluster)["certificate-authority-data"].Mark()) +
-                                        ": certificate-authority-data");
+        return pem.status().WithContext(
+            Where(path, (*cluster)["certificate-authority-data"].Mark()) +
+            ": certificate-authority-data");
       }
       c.ca_pem = *pem;
     }
-    c.insecure_skip_tls_verify = (*cluster)["insecure-skip-tls-verify"] &&
-                                 (*cluster)["insecure-skip-tls-verify"].as<bool>();
+    c.insecure_skip_tls_verify =
+        (*cluster)["insecure-skip-tls-verify"] && (*cluster)["insecure-skip-tls-verify"].as<bool>();
 
     if (!user_name.empty()) {
       Result<YAML::Node> user = Named(path, root, "users", user_name, "user", ctx->Mark());

@@ -86,8 +86,8 @@ TEST_CASE("min, max and max_step clamp the desired count") {
   };
   // min 3, max 20.
   const Row rows[] = {
-      {5, 1, 0, 3},    {5, 0, 0, 3},    {5, 50, 0, 20},  {25, 30, 0, 20}, {10, 15, 2, 12},
-      {10, 4, 2, 8},   {10, 50, 4, 14}, {2, 2, 0, 3},    {19, 25, 5, 20}, {30, 1, 5, 25},
+      {5, 1, 0, 3},  {5, 0, 0, 3},    {5, 50, 0, 20}, {25, 30, 0, 20}, {10, 15, 2, 12},
+      {10, 4, 2, 8}, {10, 50, 4, 14}, {2, 2, 0, 3},   {19, 25, 5, 20}, {30, 1, 5, 25},
   };
   for (const Row& row : rows) {
     TargetPolicy p = Rig::Policy();
@@ -330,10 +330,9 @@ TEST_CASE("bad policies are refused with the target's name") {
   auto made = Executor::Create(std::make_unique<FakeActuator>(std::make_shared<FakeBackend>()), p,
                                {}, {&clock, &sleeper});
   REQUIRE_FALSE(made.ok());
-  CHECK(made.status().message() ==
-        "scale target \"backend\": min_replicas 30 > max_replicas 20");
-  auto no_clock = Executor::Create(
-      std::make_unique<FakeActuator>(std::make_shared<FakeBackend>()), Rig::Policy(), {}, {});
+  CHECK(made.status().message() == "scale target \"backend\": min_replicas 30 > max_replicas 20");
+  auto no_clock = Executor::Create(std::make_unique<FakeActuator>(std::make_shared<FakeBackend>()),
+                                   Rig::Policy(), {}, {});
   CHECK(no_clock.status().code() == Status::Code::kFailedPrecondition);
 }
 

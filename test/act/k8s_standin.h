@@ -69,8 +69,7 @@ class StandIn {
       const size_t at = seen.find("listening on");
       return at != std::string::npos && seen.find('\n', at) != std::string::npos;
     };
-    while (!ready() &&
-           std::chrono::steady_clock::now() < deadline) {
+    while (!ready() && std::chrono::steady_clock::now() < deadline) {
       pollfd p{out[0], POLLIN, 0};
       if (poll(&p, 1, 100) > 0) {
         char buf[256];

@@ -69,8 +69,8 @@ TEST_CASE("HTTP errors become errors that name the resource and what to check") 
   CHECK(k8s_internal::ErrorForResponse(404, "", "GET", "d", "deployments", "ns").IsNotFound());
   CHECK(k8s_internal::ErrorForResponse(503, "", "GET", "d", "deployments", "ns").IsUnavailable());
   CHECK(k8s_internal::ErrorForResponse(429, "", "GET", "d", "deployments", "ns").IsUnavailable());
-  CHECK(k8s_internal::ErrorForResponse(422, "", "GET", "d", "deployments", "ns")
-            .IsInvalidArgument());
+  CHECK(
+      k8s_internal::ErrorForResponse(422, "", "GET", "d", "deployments", "ns").IsInvalidArgument());
   CHECK(k8s_internal::ErrorForResponse(409, "", "GET", "d", "deployments", "ns").code() ==
         Status::Code::kAborted);
 }

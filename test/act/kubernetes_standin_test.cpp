@@ -8,8 +8,8 @@
 #include <fstream>
 #include <thread>
 
-#include "act/executor.h"
 #include "act/exec_process.h"
+#include "act/executor.h"
 #include "act/kubernetes.h"
 #include "executor_fakes.h"
 #include "k8s_standin.h"
@@ -142,7 +142,11 @@ TEST_CASE("a 409 whose re-read shows the count already there ends the action", "
   auto a = rig.Backend();
   REQUIRE(*a->Current() == 3);
   // Someone else sets the same count between our read and our write.
-  REQUIRE(rig.standin.Post("/_standin/objects", R"({"resource":"deployments","namespace":"default","name":"backend","replicas":8})") == 200);
+  REQUIRE(
+      rig.standin.Post(
+          "/_standin/objects",
+          R"({"resource":"deployments","namespace":"default","name":"backend","replicas":8})") ==
+      200);
   REQUIRE(a->Apply(8, {}).ok());
   CHECK(rig.BackendObject() == std::pair{8, 0});
 }
@@ -291,8 +295,7 @@ TEST_CASE("the client never exceeds its QPS and burst", "[integration]") {
     });
   }
   for (auto& th : threads) th.join();
-  const double took =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // 40 requests, 5 at once, then 20 per second: at least 1.75 s.
   CHECK(took >= 1.7);
   std::string stats;
@@ -337,8 +340,8 @@ std::string Base64(const std::string& in) {
 
 // A CA, a server certificate for 127.0.0.1 and a client certificate, in dir.
 bool MakeCerts(const std::string& d) {
-  const std::vector<std::string> ec = {"-newkey", "ec", "-pkeyopt",
-                                       "ec_paramgen_curve:prime256v1", "-nodes"};
+  const std::vector<std::string> ec = {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                                       "-nodes"};
   auto req = [&](std::vector<std::string> tail) {
     std::vector<std::string> a = {"req"};
     a.insert(a.end(), ec.begin(), ec.end());
@@ -347,8 +350,8 @@ bool MakeCerts(const std::string& d) {
   };
   std::ofstream(d + "/san.cnf") << "subjectAltName=IP:127.0.0.1\n";
   std::ofstream(d + "/client.cnf") << "extendedKeyUsage=clientAuth\n";
-  return req({"-x509", "-days", "1", "-subj", "/CN=amas-test-ca", "-keyout", d + "/ca.key",
-              "-out", d + "/ca.crt"}) &&
+  return req({"-x509", "-days", "1", "-subj", "/CN=amas-test-ca", "-keyout", d + "/ca.key", "-out",
+              d + "/ca.crt"}) &&
          req({"-subj", "/CN=127.0.0.1", "-keyout", d + "/server.key", "-out", d + "/server.csr"}) &&
          Openssl({"x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca.crt", "-CAkey",
                   d + "/ca.key", "-CAcreateserial", "-days", "1", "-extfile", d + "/san.cnf",
@@ -356,16 +359,15 @@ bool MakeCerts(const std::string& d) {
          req({"-subj", "/CN=amas-scaler", "-keyout", d + "/client.key", "-out",
               d + "/client.csr"}) &&
          Openssl({"x509", "-req", "-in", d + "/client.csr", "-CA", d + "/ca.crt", "-CAkey",
-                  d + "/ca.key", "-CAcreateserial", "-days", "1", "-extfile",
-                  d + "/client.cnf", "-out", d + "/client.crt"});
+                  d + "/ca.key", "-CAcreateserial", "-days", "1", "-extfile", d + "/client.cnf",
+                  "-out", d + "/client.crt"});
 }
 
-TEST_CASE("in-cluster config over TLS with the service-account CA and token",
-          "[integration]") {
+TEST_CASE("in-cluster config over TLS with the service-account CA and token", "[integration]") {
   amas::testing::TempDir dir;
   REQUIRE(MakeCerts(dir.path()));
-  StandIn standin(Rig::Args({"--tls-cert", dir.path() + "/server.crt", "--tls-key",
-                             dir.path() + "/server.key"}));
+  StandIn standin(Rig::Args(
+      {"--tls-cert", dir.path() + "/server.crt", "--tls-key", dir.path() + "/server.key"}));
   REQUIRE(standin.running());
   const std::string sa = dir.path() + "/serviceaccount";
   std::filesystem::create_directory(sa);
@@ -404,8 +406,8 @@ TEST_CASE("kubeconfig with embedded CA and client certificate, no token", "[inte
   auto read = [&](const char* f) { return amas::testing::ReadFile(dir.path() + "/" + f); };
   std::ofstream(dir.path() + "/kubeconfig")
       << "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
-      << "clusters:\n- name: standin\n  cluster:\n    server: https://127.0.0.1:"
-      << standin.port() << "\n    certificate-authority-data: " << Base64(read("ca.crt"))
+      << "clusters:\n- name: standin\n  cluster:\n    server: https://127.0.0.1:" << standin.port()
+      << "\n    certificate-authority-data: " << Base64(read("ca.crt"))
       << "\ncontexts:\n- name: test\n  context: {cluster: standin, user: amas}\n"
       << "users:\n- name: amas\n  user:\n    client-certificate-data: "
       << Base64(read("client.crt")) << "\n    client-key-data: " << Base64(read("client.key"))
