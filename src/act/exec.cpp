@@ -161,6 +161,8 @@ Result<int32_t> ExecActuator::Current() {
 Status ExecActuator::Apply(int32_t desired, Fence) {
   if (desired < 0) return Status::InvalidArgument(Describe() + ": negative count");
   std::optional<int32_t> from = std::exchange(last_read_, std::nullopt);
+  // "Already there" is only believed from a fresh read.
+  if (from == desired) from.reset();
   if (!from) {
     Result<int32_t> now = Current();
     if (!now.ok()) return now.status();

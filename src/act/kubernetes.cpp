@@ -180,6 +180,9 @@ Status KubernetesActuator::Apply(int32_t desired, Fence) {
   }
   std::lock_guard lock(mu_);
   std::optional<Scale> seen = std::exchange(last_read_, std::nullopt);
+  // A cached read is good for a conditional write (a stale one just gets a
+  // 409), but "already there" is only believed from a fresh read.
+  if (seen && seen->replicas == desired) seen.reset();
   for (int conflicts = 0;; ++conflicts) {
     if (!seen) {
       Result<Scale> s = Read();
