@@ -168,58 +168,77 @@ bool operator<(const Labels& a, const Labels& b) {
   return ia == ea && ib != eb;
 }
 
-void LabelsBuilder::Reset() { labels_.clear(); }
+void LabelsBuilder::Reset() { size_ = 0; }
 
 void LabelsBuilder::Reset(const Labels& base) {
-  labels_.clear();
-  for (Label l : base) labels_.emplace_back(std::string(l.name), std::string(l.value));
+  size_ = 0;
+  for (Label l : base) {
+    if (size_ == labels_.size()) labels_.emplace_back();
+    labels_[size_].first.assign(l.name);
+    labels_[size_].second.assign(l.value);
+    ++size_;
+  }
+}
+
+void LabelsBuilder::Remove(size_t i) {
+  // Order does not matter until Build() sorts; swapping keeps both strings' capacity.
+  std::swap(labels_[i], labels_[size_ - 1]);
+  --size_;
 }
 
 LabelsBuilder& LabelsBuilder::Set(std::string_view name, std::string_view value) {
   if (value.empty()) return Del(name);
-  for (auto& [n, v] : labels_) {
-    if (n == name) {
-      v.assign(value);
+  for (size_t i = 0; i < size_; ++i) {
+    if (labels_[i].first == name) {
+      labels_[i].second.assign(value);
       return *this;
     }
   }
-  labels_.emplace_back(std::string(name), std::string(value));
+  if (size_ == labels_.size()) labels_.emplace_back();
+  labels_[size_].first.assign(name);
+  labels_[size_].second.assign(value);
+  ++size_;
   return *this;
 }
 
 LabelsBuilder& LabelsBuilder::Del(std::string_view name) {
-  std::erase_if(labels_, [&](const auto& l) { return l.first == name; });
+  for (size_t i = 0; i < size_; ++i) {
+    if (labels_[i].first == name) {
+      Remove(i);
+      break;
+    }
+  }
   return *this;
 }
 
 std::string_view LabelsBuilder::Get(std::string_view name) const {
-  for (const auto& [n, v] : labels_) {
-    if (n == name) return v;
+  for (size_t i = 0; i < size_; ++i) {
+    if (labels_[i].first == name) return labels_[i].second;
   }
   return {};
 }
 
 LabelsBuilder& LabelsBuilder::Keep(const std::vector<std::string>& names) {
-  std::erase_if(labels_, [&](const auto& l) {
-    return std::find(names.begin(), names.end(), l.first) == names.end();
-  });
+  for (size_t i = size_; i-- > 0;) {
+    if (std::find(names.begin(), names.end(), labels_[i].first) == names.end()) Remove(i);
+  }
   return *this;
 }
 
 LabelsBuilder& LabelsBuilder::Drop(const std::vector<std::string>& names) {
-  std::erase_if(labels_, [&](const auto& l) {
-    return std::find(names.begin(), names.end(), l.first) != names.end();
-  });
+  for (size_t i = size_; i-- > 0;) {
+    if (std::find(names.begin(), names.end(), labels_[i].first) != names.end()) Remove(i);
+  }
   return *this;
 }
 
 Labels LabelsBuilder::Build() const {
   std::vector<const std::pair<std::string, std::string>*> sorted;
-  sorted.reserve(labels_.size());
+  sorted.reserve(size_);
   size_t bytes = 0;
-  for (const auto& l : labels_) {
-    sorted.push_back(&l);
-    bytes += l.first.size() + l.second.size() + 2;
+  for (size_t i = 0; i < size_; ++i) {
+    sorted.push_back(&labels_[i]);
+    bytes += labels_[i].first.size() + labels_[i].second.size() + 2;
   }
   std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
   Labels out;

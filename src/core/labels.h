@@ -96,7 +96,8 @@ class Labels::Iterator {
 };
 
 // Builds a Labels by editing a copy: Set replaces, Del removes, and an empty
-// value in Set means Del. Reusable: Reset() keeps its capacity.
+// value in Set means Del. Reusable: Reset() keeps every string's capacity, so
+// a parser that resets it per line allocates nothing once warmed up.
 class LabelsBuilder {
  public:
   LabelsBuilder() = default;
@@ -113,7 +114,10 @@ class LabelsBuilder {
   Labels Build() const;
 
  private:
+  // The first size_ entries are live; the rest keep their capacity for reuse.
   std::vector<std::pair<std::string, std::string>> labels_;
+  size_t size_ = 0;
+  void Remove(size_t i);
 };
 
 }  // namespace amas::core
