@@ -365,7 +365,8 @@ struct Scaler::Impl {
       decide::Round round{now, *current, verdicts};
       decide::Decision d = decide::Decide(target, round, rt.history);
       rt.history = d.history;
-      DecisionReport dr{d.at, d.current, d.raw, d.desired, std::string(decide::LimitName(d.limit)), d.why};
+      DecisionReport dr{d.at, d.current, d.raw, d.desired, std::string(decide::LimitName(d.limit)),
+                        std::vector<std::string>(d.why.begin(), d.why.end())};
       report.last = dr;
 
       if (!rt.last_desired || *rt.last_desired != d.desired) {
@@ -374,7 +375,7 @@ struct Scaler::Impl {
         e.target = target.name;
         e.from = rt.last_desired.value_or(d.current);
         e.to = d.desired;
-        e.reason = d.why.empty() ? "" : d.why.back();
+        e.reason = d.why.empty() ? "" : d.why[d.why.size() - 1];
         for (const auto& [key, entry] : rt.votes) {
           if (entry.vote.kind != rules::ScaleVote::Kind::kNoData) e.rule_values.emplace_back(entry.vote.rule, entry.vote.value);
         }
@@ -396,7 +397,7 @@ struct Scaler::Impl {
         req.fence = *fence;
         req.gate = std::move(gate);
         req.decided_at = now;
-        req.reason = d.why.empty() ? "decision" : d.why.back();
+        req.reason = d.why.empty() ? "decision" : d.why[d.why.size() - 1];
         Submit(index, std::move(req));
       }
     }
@@ -445,6 +446,7 @@ Result<std::unique_ptr<Scaler>> Scaler::Create(std::vector<ScaleTargetConfig> ta
     if (im.options.observer != nullptr) im.options.observer->ActionFinished(r);
   });
 
+  ActuatorFactory factory(clock, &im.sleeper);
   for (ScaleTargetConfig& c : targets) {
     Impl::TargetRuntime rt;
     const std::string name = c.target.name;
@@ -458,7 +460,7 @@ Result<std::unique_ptr<Scaler>> Scaler::Create(std::vector<ScaleTargetConfig> ta
       if (!e.ok()) return Status::InvalidArgument("scale target " + name + ": ready_when: " + e.status().message());
       rt.ready_expr = *e;
     }
-    Result<std::unique_ptr<act::Actuator>> actuator = MakeActuator(c, clock);
+    Result<std::unique_ptr<act::Actuator>> actuator = factory.Make(c);
     if (!actuator.ok()) return actuator.status().WithContext("scale target " + name);
     const std::string kind((*actuator)->kind());
     act::TargetPolicy policy;
