@@ -54,14 +54,17 @@ core::Status Evaluator::EvalAggregate(const Expr& e, const AggregateExpr& agg, i
   StepValue in;
   if (auto st = Eval(Unparen(*agg.expr), t, &in); !st.ok()) return st;
   const bool include = !agg.without;
+  std::vector<std::string> sorted = agg.grouping;  // GroupingHash wants sorted names
+  std::sort(sorted.begin(), sorted.end());
 
   if (agg.op == AggOp::kCountValues) {
     const std::string& label = param.str;
     if (label.empty() || !IsValidUTF8(label)) {
       return core::Status::InvalidArgument("invalid label name " + GoQuote(label));
     }
-    std::vector<std::string> names = agg.grouping;
+    std::vector<std::string> names = sorted;
     if (include) names.push_back(label);
+    std::sort(names.begin(), names.end());
     std::unordered_map<uint64_t, size_t> index;
     std::vector<std::pair<const core::Labels*, double>> groups;
     for (const Sample& s : in.vec) {
@@ -69,7 +72,7 @@ core::Status Evaluator::EvalAggregate(const Expr& e, const AggregateExpr& agg, i
       b.Set(label, FormatFloat(s.value));
       const core::Labels metric = b.Build();
       const uint64_t key = GroupingHash(metric, names, include, &scratch_);
-      auto [it, inserted] = index.emplace(key, groups.size());
+      auto [it, inserted] = index.try_emplace(key, groups.size());
       if (inserted) groups.emplace_back(Intern(GroupingLabels(metric, names, include)), 0);
       groups[it->second].second += 1;
     }
@@ -99,8 +102,8 @@ core::Status Evaluator::EvalAggregate(const Expr& e, const AggregateExpr& agg, i
   std::unordered_map<uint64_t, size_t> index;
   index.reserve(16);
   for (const Sample& s : in.vec) {
-    const uint64_t key = GroupingHash(*s.labels, agg.grouping, include, &scratch_);
-    auto [it, inserted] = index.emplace(key, groups.size());
+    const uint64_t key = GroupingHash(*s.labels, sorted, include, &scratch_);
+    auto [it, inserted] = index.try_emplace(key, groups.size());
     const double f = s.value;
     if (inserted) {
       Group g;

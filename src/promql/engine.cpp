@@ -152,9 +152,12 @@ double Quantile(double q, std::vector<double>* values) {
 
 uint64_t GroupingHash(const core::Labels& l, const std::vector<std::string>& names, bool include,
                       std::string* buf) {
+  // names are sorted, like the labels: one merge pass decides membership.
   buf->clear();
+  size_t n = 0;
   for (const core::Label lab : l) {
-    const bool listed = Contains(names, lab.name);
+    while (n < names.size() && names[n] < lab.name) ++n;
+    const bool listed = n < names.size() && names[n] == lab.name;
     if (include ? !listed : (listed || lab.name == kName)) continue;
     buf->append(lab.name);
     buf->push_back('\xff');
@@ -162,6 +165,19 @@ uint64_t GroupingHash(const core::Labels& l, const std::vector<std::string>& nam
     buf->push_back('\xff');
   }
   return core::Hash64(*buf);
+}
+
+std::string SelectorKey(const VectorSelector& vs, bool with_time) {
+  std::string key;
+  for (const auto& m : vs.matchers) {
+    key += m.ToString();
+    key.push_back('\xff');
+  }
+  if (with_time) {
+    key += "o" + std::to_string(vs.offset_ms) + "@" + std::to_string(static_cast<int>(vs.at)) +
+           ":" + std::to_string(vs.at_ms);
+  }
+  return key;
 }
 
 core::Labels GroupingLabels(const core::Labels& l, const std::vector<std::string>& names,
@@ -207,12 +223,13 @@ const Expr& Unparen(const Expr& e) {
 // Evaluator.
 
 Evaluator::Evaluator(const store::View& view, const EngineOptions& options, int64_t start_ms,
-                     int64_t end_ms, int64_t interval_ms)
+                     int64_t end_ms, int64_t interval_ms, QueryCache::Impl* cache)
     : view_(view),
       options_(options),
       start_ms_(start_ms),
       end_ms_(end_ms),
-      interval_ms_(interval_ms) {}
+      interval_ms_(interval_ms),
+      cache_(cache) {}
 
 const core::Labels* Evaluator::Intern(core::Labels labels) {
   arena_.push_back(std::move(labels));
@@ -271,12 +288,22 @@ core::Status Evaluator::Prepare(const Expr& root) { return PrepareNode(root); }
 core::Status Evaluator::PrepareNode(const Expr& e) {
   auto select = [&](const VectorSelector& vs) -> core::Status {
     if (selections_.count(&vs)) return core::Status::Ok();
+    std::string key;
+    if (cache_) {
+      key = SelectorKey(vs, false);
+      auto it = cache_->selections.find(key);
+      if (it != cache_->selections.end()) {
+        selections_.emplace(&vs, it->second);
+        return core::Status::Ok();
+      }
+    }
     auto refs = view_.Select(vs.matchers);
     if (!refs.ok()) return refs.status();
-    Selection sel;
-    sel.refs = std::move(*refs);
-    sel.labels.reserve(sel.refs.size());
-    for (const auto& r : sel.refs) sel.labels.push_back(&view_.labels(r));
+    auto sel = std::make_shared<Selection>();
+    sel->refs = std::move(*refs);
+    sel->labels.reserve(sel->refs.size());
+    for (const auto& r : sel->refs) sel->labels.push_back(&view_.labels(r));
+    if (cache_) cache_->selections.emplace(std::move(key), sel);
     selections_.emplace(&vs, std::move(sel));
     return core::Status::Ok();
   };
@@ -307,7 +334,7 @@ core::Status Evaluator::PrepareNode(const Expr& e) {
 const Selection& Evaluator::SelectionFor(const VectorSelector& vs) const {
   static const Selection kEmpty;
   auto it = selections_.find(&vs);
-  return it == selections_.end() ? kEmpty : it->second;
+  return it == selections_.end() ? kEmpty : *it->second;
 }
 
 int64_t Evaluator::RefTime(AtKind at, int64_t at_ms, int64_t offset_ms, int64_t t) const {
@@ -328,6 +355,21 @@ void Evaluator::LoadRange(store::SeriesRef ref, int64_t ref_ms, int64_t range_ms
 }
 
 core::Status Evaluator::EvalVectorSelector(const VectorSelector& vs, int64_t t, Vec* out) {
+  std::string key;
+  if (cache_ && t == cache_->t_ms) {
+    key = SelectorKey(vs, true);
+    auto it = cache_->instant.find(key);
+    if (it != cache_->instant.end()) {
+      *out = it->second;
+      return Account(out->size());
+    }
+  }
+  if (auto st = LoadInstant(vs, t, out); !st.ok()) return st;
+  if (!key.empty()) cache_->instant.emplace(std::move(key), *out);
+  return core::Status::Ok();
+}
+
+core::Status Evaluator::LoadInstant(const VectorSelector& vs, int64_t t, Vec* out) {
   const Selection& sel = SelectionFor(vs);
   const int64_t ref = RefTime(vs.at, vs.at_ms, vs.offset_ms, t);
   const int64_t lookback = lookback_ms();
@@ -480,7 +522,12 @@ core::Status Evaluator::EvalBinary(const Expr& e, const BinaryExpr& b, int64_t t
 }
 
 uint64_t Evaluator::Signature(const core::Labels& l, const VectorMatching& m) {
-  return GroupingHash(l, m.matching_labels, m.on, &scratch_);
+  if (sorted_for_ != &m) {
+    sorted_names_ = m.matching_labels;
+    std::sort(sorted_names_.begin(), sorted_names_.end());
+    sorted_for_ = &m;
+  }
+  return GroupingHash(l, sorted_names_, m.on, &scratch_);
 }
 
 core::Status Evaluator::SetOperation(const BinaryExpr& b, Vec& lhs, Vec& rhs, Vec* out) {
@@ -576,7 +623,7 @@ core::Status Evaluator::VectorBinop(const BinaryExpr& b, Vec& lhs, Vec& rhs, Vec
   std::unordered_map<uint64_t, size_t> one_by_sig;
   one_by_sig.reserve(one.size());
   for (size_t i = 0; i < one.size(); ++i) {
-    auto [it, inserted] = one_by_sig.emplace(Signature(*one[i].labels, m), i);
+    auto [it, inserted] = one_by_sig.try_emplace(Signature(*one[i].labels, m), i);
     if (!inserted) {
       const core::Labels& a = *one[it->second].labels;
       const core::Labels& c = *one[i].labels;
@@ -646,12 +693,23 @@ void SortMatrix(Matrix* m) {
 
 }  // namespace
 
+QueryCache::QueryCache(const store::View& view, core::Time t) : impl_(std::make_unique<Impl>()) {
+  impl_->view = &view;
+  impl_->t_ms = t.unix_millis();
+}
+
+QueryCache::~QueryCache() = default;
+
 Engine::Engine(EngineOptions options) : options_(options) {}
 
 core::Result<QueryResult> Engine::InstantQuery(const Expr& expr, const store::View& view,
-                                               core::Time t) const {
+                                               core::Time t, QueryCache* cache) const {
   const int64_t ts = t.unix_millis();
-  Evaluator ev(view, options_, ts, ts, 1);
+  QueryCache::Impl* c = cache ? cache->impl() : nullptr;
+  if (c && (c->view != &view || c->t_ms != ts)) {
+    return core::Status::InvalidArgument("QueryCache used with another View or time");
+  }
+  Evaluator ev(view, options_, ts, ts, 1, c);
   if (auto st = ev.Prepare(expr); !st.ok()) return st;
   QueryResult result;
   if (IsRangeRoot(expr)) {

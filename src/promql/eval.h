@@ -53,10 +53,39 @@ struct Selection {
   std::vector<const core::Labels*> labels;  // parallel to refs; borrowed from the View
 };
 
+// A range-vector call's result, kept for the round (QueryCache).
+struct CachedCall {
+  Vec samples;                              // labels borrowed from the View
+  std::vector<std::string> counter_infos;   // metric names that raised the counter info
+};
+
+}  // namespace amas::promql::eval
+
+namespace amas::promql {
+struct QueryCache::Impl {
+  const store::View* view;
+  int64_t t_ms;
+  // Per series results of range functions, for selectors that overlap but
+  // differ (x{a!~"b"}[5m] after x[5m]): key (function, range, ref time) ->
+  // results indexed by series slot (slots are dense and fixed within a View).
+  struct SeriesMemo {
+    std::vector<double> value;
+    std::vector<uint8_t> state;  // 0 unknown, 1 value, 2 no value
+  };
+  std::unordered_map<std::string, SeriesMemo> per_series;
+  std::unordered_map<std::string, std::shared_ptr<const eval::Selection>> selections;
+  std::unordered_map<std::string, eval::CachedCall> calls;
+  std::unordered_map<std::string, eval::Vec> instant;  // instant selector results
+};
+}  // namespace amas::promql
+
+namespace amas::promql::eval {
+
 class Evaluator {
  public:
+  // cache may be null; it is only consulted for steps at its own time.
   Evaluator(const store::View& view, const EngineOptions& options, int64_t start_ms,
-            int64_t end_ms, int64_t interval_ms);
+            int64_t end_ms, int64_t interval_ms, QueryCache::Impl* cache = nullptr);
   Evaluator(const Evaluator&) = delete;  // owns per-query arenas; one per query
   Evaluator& operator=(const Evaluator&) = delete;
 
@@ -91,6 +120,7 @@ class Evaluator {
   core::Status EvalCall(const Expr& e, const Call& call, int64_t t, StepValue* out);
   core::Status EvalAggregate(const Expr& e, const AggregateExpr& agg, int64_t t, StepValue* out);
   core::Status HistogramQuantile(const Call& call, int64_t t, StepValue* out);
+  void CounterInfo(std::string_view metric, const Expr& at);
 
   const Selection& SelectionFor(const VectorSelector& vs) const;
   // Reference time of a selector or subquery at step t: @ and offset applied.
@@ -102,6 +132,7 @@ class Evaluator {
  private:
   core::Status PrepareNode(const Expr& e);
   core::Status EvalVectorSelector(const VectorSelector& vs, int64_t t, Vec* out);
+  core::Status LoadInstant(const VectorSelector& vs, int64_t t, Vec* out);
   core::Status EvalBinary(const Expr& e, const BinaryExpr& b, int64_t t, StepValue* out);
   core::Status EvalSubquery(const SubqueryExpr& sq, int64_t t, std::vector<RangeSeries>* out);
   core::Status VectorBinop(const BinaryExpr& b, Vec& lhs, Vec& rhs, Vec* out);
@@ -114,7 +145,8 @@ class Evaluator {
   int64_t start_ms_;
   int64_t end_ms_;
   int64_t interval_ms_;
-  std::unordered_map<const VectorSelector*, Selection> selections_;
+  std::unordered_map<const VectorSelector*, std::shared_ptr<const Selection>> selections_;
+  QueryCache::Impl* cache_ = nullptr;
   std::deque<core::Labels> arena_;
   // Aggregation group labels, keyed by (node, group hash), reused across steps.
   std::unordered_map<uint64_t, const core::Labels*> group_labels_;
@@ -125,6 +157,9 @@ class Evaluator {
   int64_t step_samples_ = 0;
   std::string scratch_;
   std::vector<store::Sample> buffer_;
+  // Matching labels sorted for GroupingHash, for the last VectorMatching seen.
+  const VectorMatching* sorted_for_ = nullptr;
+  std::vector<std::string> sorted_names_;
 };
 
 // Helpers shared by the evaluation files.
@@ -138,9 +173,11 @@ double GoMin(double a, double b);
 // Prometheus's quantile() over values (sorts them).
 double Quantile(double q, std::vector<double>* values);
 // Hash of the labels selected by by()/on() (include) or not excluded by
-// without()/ignoring() (plus __name__), reusing *buf.
+// without()/ignoring() (plus __name__), reusing *buf. names must be sorted.
 uint64_t GroupingHash(const core::Labels& l, const std::vector<std::string>& names, bool include,
                       std::string* buf);
+// A selector as a cache key: matchers, offset and @.
+std::string SelectorKey(const VectorSelector& vs, bool with_time);
 // The labels of a group: kept (by) or everything but names and __name__ (without).
 core::Labels GroupingLabels(const core::Labels& l, const std::vector<std::string>& names,
                             bool include);

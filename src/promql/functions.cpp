@@ -519,6 +519,12 @@ double BucketQuantile(double q, std::vector<Bucket>* b, bool* forced) {
 
 }  // namespace
 
+void Evaluator::CounterInfo(std::string_view metric, const Expr& at) {
+  Info("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: " +
+           GoQuote(metric),
+       at);
+}
+
 core::Status Evaluator::HistogramQuantile(const Call& call, int64_t t, StepValue* out) {
   StepValue qv;
   if (auto st = Eval(*call.args[0], t, &qv); !st.ok()) return st;
@@ -554,7 +560,7 @@ core::Status Evaluator::HistogramQuantile(const Call& call, int64_t t, StepValue
       scratch_.append(l.value).push_back('\xff');
     }
     const uint64_t sig = core::Hash64(scratch_);
-    auto [it, inserted] = by_signature.emplace(sig, groups.size());
+    auto [it, inserted] = by_signature.try_emplace(sig, groups.size());
     if (inserted) {
       core::LabelsBuilder b(*s.labels);
       b.Del("le").Del(kName);
@@ -606,6 +612,27 @@ core::Status Evaluator::EvalCall(const Expr& e, const Call& call, int64_t t, Ste
     const bool counter_check = *fn == RangeFn::kRate || *fn == RangeFn::kIncrease;
     bool any = false;
     std::vector<double> scratch;
+    std::string_view last_checked;
+    std::vector<std::string> counter_infos;
+    // rate()/increase() on a name that does not look like a counter raises
+    // an info. With name="x" in the selector every series has that name, so
+    // the labels (a cache miss per series) need not be read.
+    std::optional<std::string_view> fixed_name;
+    if (const auto* ms = arg.as<MatrixSelector>()) {
+      for (const auto& m : ms->selector.matchers) {
+        if (m.name() == kName && m.type() == store::Matcher::Type::kEqual) fixed_name = m.value();
+      }
+    }
+    auto check_counter = [&](const core::Labels* labels) {
+      const std::string_view metric = fixed_name ? *fixed_name : labels->Get(kName);
+      if (metric == last_checked) return;
+      last_checked = metric;
+      if (!metric.empty() && !EndsWith(metric, "_total") && !EndsWith(metric, "_sum") &&
+          !EndsWith(metric, "_count") && !EndsWith(metric, "_bucket")) {
+        CounterInfo(metric, arg);
+        counter_infos.emplace_back(metric);
+      }
+    };
     auto emit = [&](const core::Labels* labels, Points p, const Window& w,
                     bool input_drop_name) -> core::Status {
       if (p.empty()) return core::Status::Ok();
@@ -619,26 +646,59 @@ core::Status Evaluator::EvalCall(const Expr& e, const Call& call, int64_t t, Ste
       if (*fn == RangeFn::kAbsent) return core::Status::Ok();
       // last/first_over_time act like an offset: the input's name rule stays.
       out->vec.push_back(Sample{labels, *v, t, drop_name || input_drop_name});
-      if (counter_check) {
-        const std::string_view metric = labels->Get(kName);
-        if (!metric.empty() && !EndsWith(metric, "_total") && !EndsWith(metric, "_sum") &&
-            !EndsWith(metric, "_count") && !EndsWith(metric, "_bucket")) {
-          Info("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: " +
-                   GoQuote(metric),
-               arg);
-        }
-      }
+      if (counter_check) check_counter(labels);
       return core::Status::Ok();
     };
+    // Calls over a plain range selector are shared by the queries of a round.
+    const auto* cached_ms = arg.as<MatrixSelector>();
+    std::string cache_key;
+    if (cache_ && t == cache_->t_ms && cached_ms && *fn != RangeFn::kAbsent &&
+        *fn != RangeFn::kQuantile && *fn != RangeFn::kPredictLinear) {
+      cache_key = std::string(name) + "\xff" + SelectorKey(cached_ms->selector, true) + "\xff" +
+                  std::to_string(cached_ms->range_ms);
+      auto it = cache_->calls.find(cache_key);
+      if (it != cache_->calls.end()) {
+        out->vec = it->second.samples;
+        for (const auto& m : it->second.counter_infos) CounterInfo(m, arg);
+        return Account(out->vec.size());
+      }
+    }
     if (const auto* ms = arg.as<MatrixSelector>()) {
       const Selection& sel = SelectionFor(ms->selector);
       const int64_t ref = RefTime(ms->selector.at, ms->selector.at_ms, ms->selector.offset_ms, t);
       const Window w{ref - ms->range_ms, ref, static_cast<double>(ms->range_ms) / 1000, t};
+      out->vec.reserve(sel.refs.size());
+      // Per series memo: only for functions whose value depends on the
+      // window alone (not on a parameter or on how many series there are).
+      QueryCache::Impl::SeriesMemo* memo = nullptr;
+      if (!cache_key.empty()) {
+        memo = &cache_->per_series[std::string(name) + "\xff" + std::to_string(ms->range_ms) +
+                                   "\xff" + std::to_string(ref)];
+      }
       for (size_t i = 0; i < sel.refs.size(); ++i) {
+        const uint32_t slot = sel.refs[i].slot;
+        if (memo && slot < memo->state.size() && memo->state[slot] != 0) {
+          if (memo->state[slot] == 1) {
+            out->vec.push_back(Sample{sel.labels[i], memo->value[slot], t, drop_name});
+            any = true;
+            if (counter_check) check_counter(sel.labels[i]);
+          }
+          continue;  // known: a value, or none
+        }
+        const size_t before = out->vec.size();
         LoadRange(sel.refs[i], ref, ms->range_ms, &buffer_);
         if (auto st = Account(buffer_.size()); !st.ok()) return st;
         step_samples_ -= static_cast<int64_t>(buffer_.size());  // the buffer is reused
         if (auto st = emit(sel.labels[i], buffer_, w, false); !st.ok()) return st;
+        if (memo) {
+          if (slot >= memo->state.size()) {
+            memo->state.resize(slot + 1024, 0);
+            memo->value.resize(slot + 1024, 0);
+          }
+          const bool produced = out->vec.size() > before;
+          memo->state[slot] = produced ? 1 : 2;
+          if (produced) memo->value[slot] = out->vec.back().value;
+        }
         if (*fn == RangeFn::kAbsent && any) break;
       }
     } else if (const auto* sq = arg.as<SubqueryExpr>()) {
@@ -655,6 +715,9 @@ core::Status Evaluator::EvalCall(const Expr& e, const Call& call, int64_t t, Ste
     }
     if (*fn == RangeFn::kAbsent && !any) {
       out->vec.push_back(Sample{Intern(AbsentLabels(arg)), 1, t, true});
+    }
+    if (!cache_key.empty()) {
+      cache_->calls.emplace(std::move(cache_key), CachedCall{out->vec, std::move(counter_infos)});
     }
     return Account(out->vec.size());
   }

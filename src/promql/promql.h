@@ -69,6 +69,24 @@ struct EngineOptions {
   core::Duration default_subquery_step = core::Duration::Minutes(1);
 };
 
+// Work shared by the instant queries of one round: queries on the same View
+// at the same time, as a rule group evaluates them. Selectors are resolved
+// once and identical range-vector calls (rate(x[5m]) in several rules) are
+// computed once; results are exactly those without it. Not thread-safe; must
+// not outlive the View. Using it with another View or time is InvalidArgument.
+class QueryCache {
+ public:
+  QueryCache(const store::View& view, core::Time t);
+  QueryCache(const QueryCache&) = delete;  // holds pointers into the View; make one per round
+  QueryCache& operator=(const QueryCache&) = delete;
+  ~QueryCache();
+  struct Impl;
+  Impl* impl() const { return impl_.get(); }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
 class Engine {
  public:
   explicit Engine(EngineOptions options = {});
@@ -80,7 +98,7 @@ class Engine {
                              core::Time end, core::Duration step) const;
   // The same two queries with the warnings and infos they raised.
   core::Result<QueryResult> InstantQuery(const Expr& expr, const store::View& view,
-                                         core::Time t) const;
+                                         core::Time t, QueryCache* cache = nullptr) const;
   core::Result<QueryResult> RangeQuery(const Expr& expr, const store::View& view,
                                        core::Time start, core::Time end,
                                        core::Duration step) const;
