@@ -5,7 +5,8 @@
 // the store, with Prometheus's staleness rules. Federation is a scrape job with
 // metrics_path /federate, honor_labels and params match[]. Each target reports
 // its own health as data (Targets()); a failing target never stops the others.
-// Thread rule: Run() on one thread; Targets()/FirstRoundDone() from any thread.
+// Thread rule: Run() or ScrapeOnce(), one at a time, on one thread; ApplyConfig(),
+// Targets() and FirstRoundDone() from any thread.
 #ifndef AMAS_SOURCES_SOURCES_H_
 #define AMAS_SOURCES_SOURCES_H_
 
@@ -46,7 +47,9 @@ struct ScrapeConfig {
 
 // A target as GET /api/v1/targets shows it (Prometheus's activeTargets shape).
 struct TargetHealth {
-  core::Labels discovered_labels;  // __address__, __scheme__, __metrics_path__, job
+  core::Labels discovered_labels;  // __address__, __scheme__, __metrics_path__,
+                                   // __scrape_interval__, __scrape_timeout__,
+                                   // __param_<name>, job, static labels
   core::Labels labels;             // job, instance and static labels
   std::string scrape_pool;         // the job name
   std::string scrape_url;
@@ -76,12 +79,16 @@ class ScrapeManager {
   ScrapeManager& operator=(const ScrapeManager&) = delete;
   ~ScrapeManager();
 
-  // Scrapes until stop becomes true (checked at least every 100 ms).
+  // Scrapes until stop becomes true (checked at least every 100 ms). A target
+  // scrapes at a fixed offset within its interval (spread by hash, as
+  // Prometheus), so its first scrape comes within one interval.
   void Run(const std::atomic<bool>& stop);
   // Scrapes every target once, now, and returns when all are done or timed
   // out. For `eval --source URL`, tests and benchmarks.
   void ScrapeOnce();
-  // Replaces the jobs; unchanged targets keep their series cache and timing.
+  // Replaces the jobs; unchanged targets keep their series cache and timing,
+  // removed ones get stale markers. While Run() runs, the loop applies it
+  // (within 100 ms) before this returns. A rejected config changes nothing.
   core::Status ApplyConfig(std::vector<ScrapeConfig> configs);
   std::vector<TargetHealth> Targets() const;
   // True once every target has been scraped (successfully or not) at least once.
