@@ -43,6 +43,16 @@ struct Segment {
   std::array<Series, kSegmentSize> series;
 };
 
+// A writer's exclusive hold of the store, ahead of Views not yet started.
+class WriteLock {
+ public:
+  WriteLock(std::mutex* gate, std::shared_mutex* mu) : gate_(*gate), lock_(*mu) {}
+
+ private:
+  std::lock_guard<std::mutex> gate_;
+  std::unique_lock<std::shared_mutex> lock_;
+};
+
 struct PendingSample {
   uint32_t slot;
   uint32_t generation;
@@ -62,6 +72,10 @@ size_t LabelsHeapBytes(const core::Labels& labels) {
   return capacity > 15 ? capacity + 1 + 16 : 0;
 }
 
+// Views this thread holds, of any store: a nested View must not queue
+// behind a waiting writer (see Store::Impl::gate).
+thread_local int t_views_held = 0;
+
 // One matcher of a Select() with its compiled pattern (nullptr for = and !=).
 struct Term {
   const Matcher* matcher;
@@ -71,6 +85,12 @@ struct Term {
 }  // namespace
 
 struct Store::Impl {
+  // std::shared_mutex (glibc) prefers readers: overlapping Views could keep
+  // Commit waiting forever. Writers take the gate and then the lock; a
+  // thread's first View passes through the gate before its shared lock, so
+  // once a writer waits, new Views wait behind it. Nested Views skip the gate.
+  std::mutex gate;
+
   int64_t retention_ms = 0;
   std::array<std::atomic<Segment*>, kMaxSegments> directory{};
   std::vector<std::unique_ptr<Segment>> segments;  // owners of directory's entries
@@ -410,11 +430,13 @@ SeriesRef Appender::GetOrCreate(const core::Labels& labels) {
   if (!pending_ || labels.empty()) return {};
   Store::Impl& impl = *store_->impl_;
   {
+    std::unique_lock<std::mutex> gate(impl.gate);
     std::shared_lock lock(store_->mu_);
+    gate.unlock();
     const uint32_t slot = impl.Lookup(labels);
     if (slot != kNoSlot) return impl.RefOf(slot);
   }
-  std::unique_lock lock(store_->mu_);
+  WriteLock lock(&impl.gate, &store_->mu_);
   const uint32_t slot = impl.Lookup(labels);  // created meanwhile by another appender?
   if (slot != kNoSlot) return impl.RefOf(slot);
   return impl.Create(labels);
@@ -431,7 +453,7 @@ AppendStats Appender::Commit() {
   if (!pending_ || pending_->samples.empty()) return stats;
   Store::Impl& impl = *store_->impl_;
   {
-    std::unique_lock lock(store_->mu_);
+    WriteLock lock(&impl.gate, &store_->mu_);
     const internal::ChunkPolicy policy = impl.Policy();
     const std::vector<PendingSample>& samples = pending_->samples;
     for (size_t i = 0; i < samples.size(); ++i) {
@@ -471,9 +493,19 @@ void Appender::Rollback() {
 
 // ---------------------------------------------------------------- View
 
-View::View(const Store* store) : store_(store), lock_(store->mu_) {}
+View::View(const Store* store) : store_(store), lock_(store->mu_, std::defer_lock) {
+  if (t_views_held == 0) {
+    std::lock_guard<std::mutex> gate(store->impl_->gate);
+    lock_.lock();
+  } else {
+    lock_.lock();  // glibc grants a nested shared lock even while a writer waits
+  }
+  ++t_views_held;
+}
 View::View(View&&) noexcept = default;
-View::~View() = default;
+View::~View() {
+  if (lock_.owns_lock()) --t_views_held;
+}
 
 core::Result<std::vector<SeriesRef>> View::Select(std::span<const Matcher> matchers) const {
   std::vector<Term> terms;
@@ -515,12 +547,12 @@ Appender Store::NewAppender() { return Appender(this); }
 View Store::NewView() const { return View(this); }
 
 void Store::SetRetention(core::Duration retention) {
-  std::unique_lock lock(mu_);
+  WriteLock lock(&impl_->gate, &mu_);
   impl_->retention_ms = std::max<int64_t>(retention.millis(), 0);
 }
 
 size_t Store::Collect(int64_t now_ms) {
-  std::unique_lock lock(mu_);
+  WriteLock lock(&impl_->gate, &mu_);
   Impl& impl = *impl_;
   if (impl.retention_ms == 0) return 0;  // keep everything
   const int64_t cutoff = SaturatingSub(now_ms, impl.retention_ms);
@@ -550,15 +582,18 @@ size_t Store::Collect(int64_t now_ms) {
 }
 
 StoreStats Store::Stats() const {
-  std::shared_lock lock(mu_);
+  View view(this);  // a reader like any other, gate included
   const Impl& impl = *impl_;
   StoreStats stats;
   stats.series = impl.live;
   stats.samples = impl.samples;
+  size_t rank_ids;
+  {
+    std::lock_guard<std::mutex> guard(impl.rank_mu);  // another View may be merging ranks
+    rank_ids = impl.order.capacity() + impl.rank.capacity() + impl.unranked.capacity();
+  }
   size_t bytes = sizeof(Impl) + impl.segments.size() * sizeof(Segment) +
-                 (impl.free_slots.capacity() + impl.order.capacity() + impl.rank.capacity() +
-                  impl.unranked.capacity()) *
-                     sizeof(uint32_t) +
+                 (impl.free_slots.capacity() + rank_ids) * sizeof(uint32_t) +
                  impl.map.ByteSize() + impl.index.ByteSize();
   for (uint32_t slot = 0; slot < impl.slots; ++slot) {
     if ((impl.StateOf(slot).load(std::memory_order_relaxed) & kLive) == 0) continue;

@@ -4,9 +4,9 @@
 // is counted and dropped, never stored. A stale marker (core::StaleNaN) ends a
 // series for instant reads; range reads skip it. Series that ended and stay
 // unused past the retention are dropped by Collect(), so memory follows the
-// live set. Thread rule: any number of Views and one Appender at a time may be
-// used from different threads; a thread must not hold a View while it appends.
-// No I/O, no clock: every time is an argument.
+// live set. Thread rule: any number of Views and Appenders may be used from
+// different threads; a View stays on its thread, which must not append or
+// Collect() while holding it. No I/O, no clock: every time is an argument.
 #ifndef AMAS_STORE_STORE_H_
 #define AMAS_STORE_STORE_H_
 
@@ -118,6 +118,8 @@ class Appender {
 
 // A consistent read view: holds a shared lock for its lifetime, so keep it
 // short (one rule evaluation round) and never append while holding one.
+// Writers wait for open Views; Views opened after a writer waits queue
+// behind it (nested Views on one thread do not), so readers never starve it.
 class View {
  public:
   View(View&&) noexcept;

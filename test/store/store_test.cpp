@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -494,14 +495,16 @@ TEST_CASE("Store: Select over many series agrees with a brute-force scan") {
   }
 }
 
-TEST_CASE("Store: readers, one appender and Collect run concurrently") {
+TEST_CASE("Store: readers, two appenders and Collect run concurrently") {
   // Meant for the sanitizer builds: any race or lifetime error shows up there.
   Store store(StoreOptions{Duration::Seconds(30)});
+  std::atomic<int> writing{2};
   std::atomic<bool> stop{false};
   std::atomic<int64_t> now{0};
-  std::thread writer([&] {
+  auto write = [&](const std::string& name) {
     auto app = store.NewAppender();
     std::vector<SeriesRef> refs(200);
+    SeriesRef shared;  // both writers append here: the later batch finds its times taken
     for (int64_t round = 0; round < 300; ++round) {
       const int64_t t = round * 1000;
       for (int i = 0; i < 200; ++i) {
@@ -509,18 +512,24 @@ TEST_CASE("Store: readers, one appender and Collect run concurrently") {
         const std::string pod = i % 2 ? "p" + std::to_string(i)
                                       : "p" + std::to_string(i) + "-" + std::to_string(round / 50);
         if (!app.Append(refs[i], t, static_cast<double>(round))) {
-          refs[i] = app.GetOrCreate(Labels::FromPairs({{"__name__", "m"}, {"pod", pod}}));
+          refs[i] = app.GetOrCreate(Labels::FromPairs({{"__name__", name}, {"pod", pod}}));
           app.Append(refs[i], t, static_cast<double>(round));
         }
         if (i % 2 == 0 && round % 50 == 0) {
-          refs[i] = app.GetOrCreate(Labels::FromPairs({{"__name__", "m"}, {"pod", pod}}));
+          refs[i] = app.GetOrCreate(Labels::FromPairs({{"__name__", name}, {"pod", pod}}));
         }
+      }
+      if (!app.Append(shared, t, 1)) {
+        shared = app.GetOrCreate(Labels::FromPairs({{"__name__", "shared"}}));
+        app.Append(shared, t, 1);
       }
       app.Commit();
       now.store(t);
     }
-    stop.store(true);
-  });
+    if (writing.fetch_sub(1) == 1) stop.store(true);
+  };
+  std::thread writer_m(write, "m");
+  std::thread writer_n(write, "n");
   std::thread collector([&] {
     while (!stop.load()) {
       store.Collect(now.load());
@@ -554,10 +563,34 @@ TEST_CASE("Store: readers, one appender and Collect run concurrently") {
       }
     });
   }
-  writer.join();
+  writer_m.join();
+  writer_n.join();
   collector.join();
   for (auto& t : readers) t.join();
   CHECK(reads.load() > 0);
   CHECK(errors.load() == 0);
-  CHECK(store.Stats().series >= 100);
+  CHECK(store.Stats().series >= 200);
+}
+
+TEST_CASE("Store: a nested View does not deadlock behind a waiting writer") {
+  Store store;
+  SeriesRef ref = AddSeries(&store, Labels::FromPairs({{"__name__", "x"}}), 1, 1);
+  std::atomic<bool> committed{false};
+  std::thread writer;
+  {
+    auto outer = store.NewView();
+    writer = std::thread([&] {
+      auto app = store.NewAppender();
+      app.Append(ref, 2, 2);
+      app.Commit();  // waits for outer
+      committed.store(true);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the writer queue up
+    auto inner = store.NewView();  // same thread: must not wait for the writer
+    CHECK(inner.labels(ref).Name() == "x");
+    CHECK_FALSE(committed.load());
+  }
+  writer.join();
+  CHECK(committed.load());
+  CHECK(All(store, ref).size() == 2);
 }
