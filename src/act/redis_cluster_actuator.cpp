@@ -196,6 +196,9 @@ class RedisClusterActuator::Run {
         if (self == nullptr || self->id != n.id) continue;  // someone else now lives there
         snap.views[n.id] = std::move(v).value();
       }
+      std::vector<ClusterNode> selves;
+      for (const auto& [id, view] : snap.views) selves.push_back(*Myself(view));
+      snap.nodes = MergeSlotClaims(std::move(snap.nodes), selves);
     }
     return snap;
   }
@@ -1004,7 +1007,8 @@ class RedisClusterActuator::Run {
   }
 
   core::Result<int32_t> Count() {
-    core::Result<Snapshot> snap = Read(false);
+    // Every node's own claims, not one view: see MergeSlotClaims.
+    core::Result<Snapshot> snap = Read(true);
     if (!snap.ok()) return snap.status();
     Publish(*snap, nullptr);
     return static_cast<int32_t>(snap->SlotMasters().size());

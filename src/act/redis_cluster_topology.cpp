@@ -174,6 +174,42 @@ core::Result<ClusterInfo> ParseClusterInfo(std::string_view text) {
   return info;
 }
 
+std::vector<ClusterNode> MergeSlotClaims(std::vector<ClusterNode> reference,
+                                         const std::vector<ClusterNode>& selves) {
+  std::vector<const ClusterNode*> owner(kClusterSlots, nullptr);
+  for (const ClusterNode& me : selves) {
+    if (!me.master()) continue;
+    for (const SlotRange& r : me.slots) {
+      for (int s = r.first; s <= r.last; ++s) {
+        if (owner[s] == nullptr || me.config_epoch > owner[s]->config_epoch) owner[s] = &me;
+      }
+    }
+  }
+  std::vector<std::string> owner_id(kClusterSlots);
+  for (int s = 0; s < kClusterSlots; ++s) {
+    if (owner[s] != nullptr) owner_id[s] = owner[s]->id;
+  }
+  for (const ClusterNode& n : reference) {
+    for (const SlotRange& r : n.slots) {
+      for (int s = r.first; s <= r.last; ++s) {
+        if (owner_id[s].empty()) owner_id[s] = n.id;
+      }
+    }
+  }
+  for (ClusterNode& n : reference) {
+    n.slots.clear();
+    for (int s = 0; s < kClusterSlots; ++s) {
+      if (owner_id[s] != n.id) continue;
+      if (!n.slots.empty() && n.slots.back().last == s - 1) {
+        n.slots.back().last = s;
+      } else {
+        n.slots.push_back({s, s});
+      }
+    }
+  }
+  return reference;
+}
+
 core::Result<Endpoint> ParseRedirect(std::string_view error_text) {
   const std::vector<std::string_view> f = Split(error_text, ' ');
   if (f.size() != 3 || (f[0] != "MOVED" && f[0] != "ASK")) {

@@ -78,6 +78,15 @@ core::Result<ClusterInfo> ParseClusterInfo(std::string_view text);
 // lines are skipped. Later keys win.
 std::map<std::string, std::string> ParseInfoFields(std::string_view text);
 
+// Slot ownership as the owners themselves claim it. reference is one node's
+// view; selves are the "myself" lines of the reachable nodes. A slot goes to
+// the master that claims it in its own line (the higher config epoch wins a
+// tie); only slots nobody reachable claims keep the reference's owner. Why:
+// a node importing a slot ignores news about it, so after a failover its
+// view keeps naming the dead source while the promoted replica owns it.
+std::vector<ClusterNode> MergeSlotClaims(std::vector<ClusterNode> reference,
+                                         const std::vector<ClusterNode>& selves);
+
 // "MOVED 3999 127.0.0.1:6381" / "ASK 3999 127.0.0.1:6381" -> the endpoint.
 core::Result<Endpoint> ParseRedirect(std::string_view error_text);
 

@@ -100,6 +100,30 @@ TEST_CASE("CLUSTER INFO and INFO fields") {
   CHECK_FALSE(f.contains("# Replication"));
 }
 
+TEST_CASE("slot claims: the owner's own word beats a stale view") {
+  // Node x imported slot 5 from d (now dead) and still names d as its owner;
+  // r, d's promoted replica, claims 0-9 with a newer epoch.
+  auto reference = ParseClusterNodes(
+      "x 127.0.0.1:1@11 myself,master - 0 0 3 connected 10-16383 [5-<-d]\n"
+      "d 127.0.0.1:2@12 master,fail - 0 0 2 disconnected 0-9\n"
+      "r 127.0.0.1:3@13 master - 0 0 4 connected 0-4 6-9\n");
+  REQUIRE(reference.ok());
+  auto selves = ParseClusterNodes(
+      "x 127.0.0.1:1@11 myself,master - 0 0 3 connected 10-16383 [5-<-d]\n"
+      "r 127.0.0.1:3@13 myself,master - 0 0 4 connected 0-9\n");
+  REQUIRE(selves.ok());
+  auto merged = MergeSlotClaims(*reference, *selves);
+  CHECK(merged[0].slots == std::vector<SlotRange>{{10, 16383}});
+  CHECK(merged[1].slots.empty());
+  CHECK(merged[2].slots == std::vector<SlotRange>{{0, 9}});
+  CHECK(merged[0].importing.size() == 1);  // open slots are kept as they were
+
+  // Nobody reachable claims 0-9 (no failover yet): the reference stays.
+  auto only_x = MergeSlotClaims(*reference, {(*selves)[0]});
+  CHECK(only_x[1].slots == std::vector<SlotRange>{{0, 9}});
+  CHECK(only_x[2].slots.empty());
+}
+
 TEST_CASE("redirects") {
   CHECK(ParseRedirect("MOVED 3999 127.0.0.1:6381").value() == Endpoint::At("127.0.0.1", 6381));
   CHECK(ParseRedirect("ASK 1 10.0.0.2:7000").value().port == 7000);
