@@ -144,8 +144,9 @@ struct Expr {
   }
 };
 
-// Print() with `@ <at>` added to every selector and subquery without one
-// (selectors inside subqueries untouched): promqltest's @-invariance rewrite.
+// Print() with `@ <at>` on every selector and subquery without a fixed @
+// timestamp (start()/end() replaced; selectors inside subqueries untouched):
+// promqltest's @-invariance rewrite.
 std::string PrintWithAt(const Expr& expr, int64_t at_ms);
 
 // "line:col" of a byte offset, as Prometheus's PositionRange.StartPosInput.

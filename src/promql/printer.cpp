@@ -116,7 +116,8 @@ struct Printer {
 
   std::string Sub(const Expr& e) const { return std::visit(*this, e.node); }
   std::string At(AtKind at, int64_t at_ms) const {
-    if (force_at && at == AtKind::kNone) return AtString(AtKind::kTimestamp, *force_at);
+    // As upstream: start()/end() carry no timestamp yet, so they are replaced too.
+    if (force_at && at != AtKind::kTimestamp) return AtString(AtKind::kTimestamp, *force_at);
     return AtString(at, at_ms);
   }
 
