@@ -34,12 +34,18 @@ bool IsBusyRefusal(std::string_view message) {
 
 std::string_view PhaseName(CeleryState::Phase phase) {
   switch (phase) {
-    case CeleryState::Phase::kIdle: return "idle";
-    case CeleryState::Phase::kReading: return "reading";
-    case CeleryState::Phase::kResizing: return "resizing";
-    case CeleryState::Phase::kDone: return "done";
-    case CeleryState::Phase::kNoWorkers: return "no_workers";
-    case CeleryState::Phase::kFailed: return "failed";
+    case CeleryState::Phase::kIdle:
+      return "idle";
+    case CeleryState::Phase::kReading:
+      return "reading";
+    case CeleryState::Phase::kResizing:
+      return "resizing";
+    case CeleryState::Phase::kDone:
+      return "done";
+    case CeleryState::Phase::kNoWorkers:
+      return "no_workers";
+    case CeleryState::Phase::kFailed:
+      return "failed";
   }
   return "unknown";
 }
@@ -56,7 +62,8 @@ core::Result<redis::Endpoint> ParseBrokerUrl(std::string_view url) {
     std::string_view userinfo = rest.substr(0, at);
     rest = rest.substr(at + 1);
     const size_t colon = userinfo.find(':');
-    ep.password = std::string(colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1));
+    ep.password =
+        std::string(colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1));
   }
   std::string_view hostport = rest;
   if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
@@ -96,8 +103,8 @@ CeleryActuator::CeleryActuator(CeleryOptions options)
     : options_(std::move(options)), rng_(std::random_device{}()) {}
 
 std::string CeleryActuator::Describe() const {
-  std::string s = "celery workers " + options_.name + " on redis://" +
-                  options_.broker.ToString() + "/" + std::to_string(options_.broker.db);
+  std::string s = "celery workers " + options_.name + " on redis://" + options_.broker.ToString() +
+                  "/" + std::to_string(options_.broker.db);
   if (!options_.workers.empty()) s += " (" + std::to_string(options_.workers.size()) + " named)";
   return s;
 }
@@ -158,18 +165,17 @@ core::Result<CeleryActuator::Broadcast> CeleryActuator::Call(
   const std::string where = "celery " + options_.name + " " + method;
 
   // Without this binding the workers drop their replies silently.
-  core::Result<std::vector<redis::Reply>> sent = conn_->Pipeline(
-      {{"SADD", std::string(kReplyBindingsKey), binding},
-       {"PUBLISH", PidboxChannel(options_.broker.db), BuildPidboxEnvelope(req)}});
+  core::Result<std::vector<redis::Reply>> sent =
+      conn_->Pipeline({{"SADD", std::string(kReplyBindingsKey), binding},
+                       {"PUBLISH", PidboxChannel(options_.broker.db), BuildPidboxEnvelope(req)}});
   if (!sent.ok()) return sent.status().WithContext(where);
   for (const redis::Reply& r : *sent) {
     if (r.is_error()) return redis::ReplyErrorStatus(r.str).WithContext(where);
   }
   Broadcast out;
   out.listeners = static_cast<int32_t>((*sent)[1].integer);
-  const size_t expected = destination.empty()
-                              ? static_cast<size_t>(out.listeners)
-                              : std::min<size_t>(destination.size(), out.listeners);
+  const size_t expected = destination.empty() ? static_cast<size_t>(out.listeners)
+                                              : std::min<size_t>(destination.size(), out.listeners);
   std::set<std::string> seen;
   core::Status failure;
   while (seen.size() < expected) {
@@ -265,8 +271,9 @@ core::Result<int32_t> CeleryActuator::Current() {
       s.workers = reading->workers;
     }
     s.current = failure.ok() ? sum : -1;
-    s.phase = failure.ok() ? CeleryState::Phase::kIdle
-              : (reading.ok() ? CeleryState::Phase::kNoWorkers : CeleryState::Phase::kFailed);
+    s.phase = failure.ok()
+                  ? CeleryState::Phase::kIdle
+                  : (reading.ok() ? CeleryState::Phase::kNoWorkers : CeleryState::Phase::kFailed);
     s.last_error = failure.ok() ? "" : failure.ToString();
   });
   if (!failure.ok()) return failure;
@@ -277,8 +284,8 @@ core::Status CeleryActuator::CheckFence(Fence fence) {
   if (fence.token == 0) return core::Status::Ok();
   if (core::Status s = Connect(); !s.ok()) return s;
   core::Result<redis::Reply> r = redis::CommandOk(
-      *conn_, {"EVAL", std::string(kFenceScript), "1", options_.fence_key,
-               std::to_string(fence.token)});
+      *conn_,
+      {"EVAL", std::string(kFenceScript), "1", options_.fence_key, std::to_string(fence.token)});
   if (!r.ok()) return r.status().WithContext("celery " + options_.name + " fence");
   if (r->str != std::to_string(fence.token)) {
     return core::Status::FailedPrecondition("celery " + options_.name + ": fence token " +
@@ -308,9 +315,8 @@ core::Status CeleryActuator::WaitForChildExit(const std::string& hostname, int32
   }
 }
 
-core::Status CeleryActuator::Resize(const std::vector<CeleryWorkerState>& workers,
-                                    int32_t desired, std::vector<std::string>& errors,
-                                    bool& transient) {
+core::Status CeleryActuator::Resize(const std::vector<CeleryWorkerState>& workers, int32_t desired,
+                                    std::vector<std::string>& errors, bool& transient) {
   std::vector<WorkerPool> pools;
   for (const CeleryWorkerState& w : workers) pools.push_back({w.hostname, w.target, w.autoscale});
   core::Result<std::vector<PoolChange>> plan = PlanPoolResize(pools, desired);
@@ -422,8 +428,8 @@ core::Status CeleryActuator::Apply(int32_t desired, Fence fence) {
     Publish([](CeleryState& s) { s.phase = CeleryState::Phase::kDone; });
     return core::Status::Ok();
   }
-  std::string msg = where + ": pools sum to " + std::to_string(*after) + ", not " +
-                    std::to_string(desired);
+  std::string msg =
+      where + ": pools sum to " + std::to_string(*after) + ", not " + std::to_string(desired);
   for (const std::string& e : errors) msg += "; " + e;
   core::Status st = transient || errors.empty() ? core::Status::Unavailable(msg)
                                                 : core::Status::FailedPrecondition(msg);

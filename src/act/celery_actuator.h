@@ -62,9 +62,9 @@ struct CeleryState {
   Phase phase = Phase::kIdle;
   int32_t listeners = 0;  // PUBLISH's receiver count for the last broadcast
   int32_t answered = 0;
-  int32_t silent = 0;     // listeners that did not answer in time
-  int32_t current = -1;   // -1: unknown
-  int32_t desired = -1;   // of the last Apply
+  int32_t silent = 0;    // listeners that did not answer in time
+  int32_t current = -1;  // -1: unknown
+  int32_t desired = -1;  // of the last Apply
   int64_t commands_last_apply = 0;
   int64_t commands_total = 0;
   std::vector<CeleryWorkerState> workers;  // sorted by hostname

@@ -61,9 +61,7 @@ std::optional<int64_t> AsInt(const rapidjson::Value& v) {
 
 std::string PidboxChannel(int db) { return "/" + std::to_string(db) + ".celery.pidbox"; }
 
-std::string ReplyQueue(std::string_view oid) {
-  return std::string(oid) + ".reply.celery.pidbox";
-}
+std::string ReplyQueue(std::string_view oid) { return std::string(oid) + ".reply.celery.pidbox"; }
 
 std::string ReplyBinding(std::string_view oid) {
   // routing_key SEP pattern SEP queue, with an empty pattern.
@@ -76,7 +74,8 @@ std::string Base64Encode(std::string_view bytes) {
   size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
     const uint32_t n = (static_cast<uint8_t>(bytes[i]) << 16) |
-                       (static_cast<uint8_t>(bytes[i + 1]) << 8) | static_cast<uint8_t>(bytes[i + 2]);
+                       (static_cast<uint8_t>(bytes[i + 1]) << 8) |
+                       static_cast<uint8_t>(bytes[i + 2]);
     out += kAlphabet[(n >> 18) & 63];
     out += kAlphabet[(n >> 12) & 63];
     out += kAlphabet[(n >> 6) & 63];
@@ -97,7 +96,8 @@ std::string Base64Encode(std::string_view bytes) {
 core::Result<std::string> Base64Decode(std::string_view text) {
   std::array<int, 256> value{};
   value.fill(-1);
-  for (size_t i = 0; i < kAlphabet.size(); ++i) value[static_cast<uint8_t>(kAlphabet[i])] = static_cast<int>(i);
+  for (size_t i = 0; i < kAlphabet.size(); ++i)
+    value[static_cast<uint8_t>(kAlphabet[i])] = static_cast<int>(i);
   std::string out;
   out.reserve(text.size() / 4 * 3);
   uint32_t acc = 0;
@@ -243,8 +243,9 @@ core::Result<ControlResult> ParseControlResult(std::string_view result_json) {
   for (const char* key : {"ok", "error"}) {
     if (!doc->HasMember(key)) continue;
     const rapidjson::Value& v = (*doc)[key];
-    return ControlResult{std::string_view(key) == "ok",
-                         v.IsString() ? std::string(v.GetString(), v.GetStringLength()) : Serialize(v)};
+    return ControlResult{
+        std::string_view(key) == "ok",
+        v.IsString() ? std::string(v.GetString(), v.GetStringLength()) : Serialize(v)};
   }
   return Bad("control result", "neither \"ok\" nor \"error\"");
 }
@@ -258,13 +259,15 @@ core::Result<WorkerStats> ParseWorkerStats(std::string_view result_json) {
     return Bad("stats", e.IsString() ? e.GetString() : "error reply");
   }
   WorkerStats s;
-  if (!doc->HasMember("pool") || !(*doc)["pool"].IsObject()) return Bad("stats", "no \"pool\" object");
+  if (!doc->HasMember("pool") || !(*doc)["pool"].IsObject())
+    return Bad("stats", "no \"pool\" object");
   const rapidjson::Value& pool = (*doc)["pool"];
   if (pool.HasMember("processes") && pool["processes"].IsArray()) {
     s.processes = static_cast<int32_t>(pool["processes"].Size());
   }
   if (pool.HasMember("max-concurrency")) {
-    if (std::optional<int64_t> v = AsInt(pool["max-concurrency"])) s.max_concurrency = static_cast<int32_t>(*v);
+    if (std::optional<int64_t> v = AsInt(pool["max-concurrency"]))
+      s.max_concurrency = static_cast<int32_t>(*v);
   }
   if (doc->HasMember("prefetch_count")) {
     if (std::optional<int64_t> v = AsInt((*doc)["prefetch_count"])) s.prefetch_count = *v;

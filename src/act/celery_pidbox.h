@@ -21,9 +21,9 @@ namespace amas::act::celery {
 inline constexpr std::string_view kSep = "\x06\x16";
 inline constexpr std::string_view kReplyBindingsKey = "_kombu.binding.reply.celery.pidbox";
 
-std::string PidboxChannel(int db);                // "/0.celery.pidbox"
-std::string ReplyQueue(std::string_view oid);     // "<oid>.reply.celery.pidbox"
-std::string ReplyBinding(std::string_view oid);   // "<oid>\x06\x16\x06\x16<oid>.reply.celery.pidbox"
+std::string PidboxChannel(int db);               // "/0.celery.pidbox"
+std::string ReplyQueue(std::string_view oid);    // "<oid>.reply.celery.pidbox"
+std::string ReplyBinding(std::string_view oid);  // "<oid>\x06\x16\x06\x16<oid>.reply.celery.pidbox"
 
 std::string Base64Encode(std::string_view bytes);
 core::Result<std::string> Base64Decode(std::string_view text);
@@ -35,7 +35,7 @@ struct PidboxRequest {
   std::string ticket;                    // empty: a cast, workers send no reply
   std::string reply_oid;                 // routing key of the reply queue
   std::string delivery_tag;
-  double expires_unix_seconds = 0;       // kombu 5.2 workers ignore it; newer ones may not
+  double expires_unix_seconds = 0;  // kombu 5.2 workers ignore it; newer ones may not
 };
 std::string BuildPidboxEnvelope(const PidboxRequest& request);
 

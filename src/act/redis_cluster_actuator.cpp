@@ -35,15 +35,24 @@ bool ContainsText(std::string_view haystack, std::string_view needle) {
 
 std::string_view PhaseName(ClusterProgress::Phase phase) {
   switch (phase) {
-    case ClusterProgress::Phase::kIdle: return "idle";
-    case ClusterProgress::Phase::kReading: return "reading";
-    case ClusterProgress::Phase::kRepairing: return "repairing";
-    case ClusterProgress::Phase::kJoining: return "joining";
-    case ClusterProgress::Phase::kReplicating: return "replicating";
-    case ClusterProgress::Phase::kMigrating: return "migrating";
-    case ClusterProgress::Phase::kRemoving: return "removing";
-    case ClusterProgress::Phase::kDone: return "done";
-    case ClusterProgress::Phase::kFailed: return "failed";
+    case ClusterProgress::Phase::kIdle:
+      return "idle";
+    case ClusterProgress::Phase::kReading:
+      return "reading";
+    case ClusterProgress::Phase::kRepairing:
+      return "repairing";
+    case ClusterProgress::Phase::kJoining:
+      return "joining";
+    case ClusterProgress::Phase::kReplicating:
+      return "replicating";
+    case ClusterProgress::Phase::kMigrating:
+      return "migrating";
+    case ClusterProgress::Phase::kRemoving:
+      return "removing";
+    case ClusterProgress::Phase::kDone:
+      return "done";
+    case ClusterProgress::Phase::kFailed:
+      return "failed";
   }
   return "unknown";
 }
@@ -167,9 +176,9 @@ class RedisClusterActuator::Run {
       break;
     }
     if (snap.nodes.empty()) {
-      return core::Status::Unavailable("redis cluster " + o_.name +
-                                       ": no reachable node knows the cluster; last error: " +
-                                       last.message());
+      return core::Status::Unavailable(
+          "redis cluster " + o_.name +
+          ": no reachable node knows the cluster; last error: " + last.message());
     }
     // Prefer the view of a master that owns slots: replicas learn last.
     const ClusterNode* me = Myself(snap.nodes);
@@ -286,8 +295,8 @@ class RedisClusterActuator::Run {
       for (const Endpoint& e : nodes) {
         core::Result<ClusterInfo> info = Info(e);
         if (!info.ok() || info->state != "ok") {
-          why = e.ToString() + (info.ok() ? " says cluster_state:" + info->state
-                                          : ": " + info.status().message());
+          why = e.ToString() +
+                (info.ok() ? " says cluster_state:" + info->state : ": " + info.status().message());
           return false;
         }
       }
@@ -314,8 +323,8 @@ class RedisClusterActuator::Run {
     for (int hop = 0; hop < 5; ++hop) {
       std::vector<std::vector<std::string>> cmds;
       if (asking) cmds.push_back({"ASKING"});
-      cmds.push_back({"EVAL", std::string(kFenceScript), "1", o_.fence_key,
-                      std::to_string(fence.token)});
+      cmds.push_back(
+          {"EVAL", std::string(kFenceScript), "1", o_.fence_key, std::to_string(fence.token)});
       core::Result<std::vector<Reply>> r = Pipe(at, cmds);
       if (!r.ok()) return r.status().WithContext("redis cluster fence");
       const Reply& reply = r->back();
@@ -358,8 +367,9 @@ class RedisClusterActuator::Run {
                                             std::to_string(one_by_one ? 1 : o_.keys_per_migrate)});
       if (!keys.ok()) return keys.status();
       if (keys->elements.empty()) return core::Status::Ok();
-      std::vector<std::string> cmd = {"MIGRATE", to.host, std::to_string(to.port), "", "0",
-                                      std::to_string(o_.migrate_timeout.millis())};
+      std::vector<std::string> cmd = {
+          "MIGRATE", to.host, std::to_string(to.port),
+          "",        "0",     std::to_string(o_.migrate_timeout.millis())};
       if (!o_.password.empty()) {
         cmd.push_back("AUTH");
         cmd.push_back(o_.password);
@@ -389,9 +399,8 @@ class RedisClusterActuator::Run {
                to.ToString() + ", kept the one on " + from.ToString());
       }
       if (r->is_error() && r->error_code() != "NOKEY") {
-        return ReplyErrorStatus(r->str).WithContext("MIGRATE slot " + std::to_string(slot) +
-                                                    " " + from.ToString() + " -> " +
-                                                    to.ToString());
+        return ReplyErrorStatus(r->str).WithContext("MIGRATE slot " + std::to_string(slot) + " " +
+                                                    from.ToString() + " -> " + to.ToString());
       }
       const int64_t n = static_cast<int64_t>(keys->elements.size());
       a_.Update([n](ClusterProgress& p) { p.keys_moved += n; });
@@ -689,35 +698,35 @@ class RedisClusterActuator::Run {
     for (const ClusterNode& n : snap.nodes) {
       if (snap.Self(n.id) != nullptr) member_ids.push_back(n.id);
     }
-    core::Status joined = WaitFor("joining " + std::to_string(fresh.size()) + " nodes",
-                                  [&](std::string& why) {
-      auto knows_all = [&](const Endpoint& e, const std::vector<std::string>& ids) {
-        core::Result<std::vector<ClusterNode>> v = View(e);
-        if (!v.ok()) {
-          why = e.ToString() + ": " + v.status().message();
-          return false;
-        }
-        for (const std::string& id : ids) {
-          const ClusterNode* n = FindNode(*v, id);
-          if (n == nullptr || n->joining()) {
-            why = e.ToString() + " does not know " + id + " yet";
-            return false;
+    core::Status joined =
+        WaitFor("joining " + std::to_string(fresh.size()) + " nodes", [&](std::string& why) {
+          auto knows_all = [&](const Endpoint& e, const std::vector<std::string>& ids) {
+            core::Result<std::vector<ClusterNode>> v = View(e);
+            if (!v.ok()) {
+              why = e.ToString() + ": " + v.status().message();
+              return false;
+            }
+            for (const std::string& id : ids) {
+              const ClusterNode* n = FindNode(*v, id);
+              if (n == nullptr || n->joining()) {
+                why = e.ToString() + " does not know " + id + " yet";
+                return false;
+              }
+            }
+            return true;
+          };
+          std::vector<std::string> fresh_ids;
+          for (const auto& [id, e] : fresh) fresh_ids.push_back(id);
+          std::vector<std::string> all = member_ids;
+          all.insert(all.end(), fresh_ids.begin(), fresh_ids.end());
+          for (const Endpoint& e : members) {
+            if (!knows_all(e, fresh_ids)) return false;
           }
-        }
-        return true;
-      };
-      std::vector<std::string> fresh_ids;
-      for (const auto& [id, e] : fresh) fresh_ids.push_back(id);
-      std::vector<std::string> all = member_ids;
-      all.insert(all.end(), fresh_ids.begin(), fresh_ids.end());
-      for (const Endpoint& e : members) {
-        if (!knows_all(e, fresh_ids)) return false;
-      }
-      for (const auto& [id, e] : fresh) {
-        if (!knows_all(e, all)) return false;
-      }
-      return true;
-    });
+          for (const auto& [id, e] : fresh) {
+            if (!knows_all(e, all)) return false;
+          }
+          return true;
+        });
     if (!joined.ok()) return joined;
     std::vector<Endpoint> fresh_eps;
     for (const auto& [id, e] : fresh) fresh_eps.push_back(e);
@@ -1039,8 +1048,8 @@ class RedisClusterActuator::Run {
     // 2. Every slot owner must be up, or there is nothing safe to do.
     for (const ClusterNode* m : snap->SlotMasters()) {
       if (m->failed() || snap->Self(m->id) == nullptr) {
-        return core::Status::Unavailable("redis cluster " + o_.name + ": master " +
-                                         m->Address() + " is down; waiting for its failover");
+        return core::Status::Unavailable("redis cluster " + o_.name + ": master " + m->Address() +
+                                         " is down; waiting for its failover");
       }
     }
     if (core::Status s = WaitClusterOk(LiveMembers(*snap)); !s.ok()) return s;

@@ -44,29 +44,29 @@ struct ClusterProgress {
   int64_t slots_planned = 0;  // of the current Apply
   int64_t slots_moved = 0;
   int64_t keys_moved = 0;
-  int current_slot = -1;  // first slot of the batch in flight
-  std::string from, to;   // "ip:port" of that batch
-  std::vector<int> open_slots;  // importing/migrating when the Apply ended
-  int64_t rollbacks = 0;        // slots put back with SETSLOT STABLE (total)
-  int64_t repairs = 0;          // open slots finished by a later Apply (total)
-  int64_t conflicts = 0;        // keys found on both sides of a move (total)
+  int current_slot = -1;                   // first slot of the batch in flight
+  std::string from, to;                    // "ip:port" of that batch
+  std::vector<int> open_slots;             // importing/migrating when the Apply ended
+  int64_t rollbacks = 0;                   // slots put back with SETSLOT STABLE (total)
+  int64_t repairs = 0;                     // open slots finished by a later Apply (total)
+  int64_t conflicts = 0;                   // keys found on both sides of a move (total)
   std::vector<std::string> failed_nodes;   // "ip:port" the cluster flags fail
   std::vector<std::string> joined_nodes;   // by the last Apply
   std::vector<std::string> removed_nodes;  // by the last Apply
-  int32_t standby_free = -1;  // pool nodes ready to join at the last look
+  int32_t standby_free = -1;               // pool nodes ready to join at the last look
   std::string last_error;
   core::Time started, updated;
 };
 std::string_view PhaseName(ClusterProgress::Phase phase);
 
 struct RedisClusterOptions {
-  std::string name;                // the scale target, for messages and the fence key
-  std::vector<Endpoint> seeds;     // any nodes of the cluster; IPs, as the cluster announces
-  std::vector<Endpoint> standby;   // the pool scale-out draws from, in this order
+  std::string name;               // the scale target, for messages and the fence key
+  std::vector<Endpoint> seeds;    // any nodes of the cluster; IPs, as the cluster announces
+  std::vector<Endpoint> standby;  // the pool scale-out draws from, in this order
   int replicas_per_master = 1;
-  std::string password;            // requirepass/masterauth of every node, "" for none
-  int slots_per_batch = 64;        // slots open at the same time during a move
-  int keys_per_migrate = 100;      // keys per MIGRATE
+  std::string password;        // requirepass/masterauth of every node, "" for none
+  int slots_per_batch = 64;    // slots open at the same time during a move
+  int keys_per_migrate = 100;  // keys per MIGRATE
   core::Duration command_timeout = core::Duration::Seconds(5);
   core::Duration migrate_timeout = core::Duration::Seconds(10);
   core::Duration converge_timeout = core::Duration::Seconds(60);
@@ -83,7 +83,6 @@ struct RedisClusterOptions {
   // thread (tests use it to inject faults at a known point).
   std::function<void(const ClusterProgress&)> on_progress;
 };
-
 
 class RedisClusterActuator final : public Actuator {
  public:

@@ -71,7 +71,8 @@ core::Result<std::vector<ClusterNode>> ParseClusterNodes(std::string_view text) 
     // ip:port@cport[,hostname]; the IP may be empty or IPv6 (colons), so cut
     // at the last ':' before '@'.
     std::string_view addr = f[1];
-    if (size_t comma = addr.find(','); comma != std::string_view::npos) addr = addr.substr(0, comma);
+    if (size_t comma = addr.find(','); comma != std::string_view::npos)
+      addr = addr.substr(0, comma);
     const size_t at = addr.find('@');
     std::string_view hostport = addr.substr(0, at);
     const size_t colon = hostport.rfind(':');
@@ -164,11 +165,10 @@ core::Result<ClusterInfo> ParseClusterInfo(std::string_view text) {
     }
     return core::Status::Ok();
   };
-  for (core::Status s : {num("cluster_slots_assigned", info.slots_assigned),
-                         num("cluster_slots_ok", info.slots_ok),
-                         num("cluster_known_nodes", info.known_nodes),
-                         num("cluster_size", info.size),
-                         num("cluster_current_epoch", info.current_epoch)}) {
+  for (core::Status s :
+       {num("cluster_slots_assigned", info.slots_assigned), num("cluster_slots_ok", info.slots_ok),
+        num("cluster_known_nodes", info.known_nodes), num("cluster_size", info.size),
+        num("cluster_current_epoch", info.current_epoch)}) {
     if (!s.ok()) return s;
   }
   return info;

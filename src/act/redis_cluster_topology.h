@@ -41,7 +41,7 @@ struct ClusterNode {
   std::vector<std::string> flags;  // as listed: "myself", "master", "slave", "fail?", ...
   std::string master_id;           // the master a replica follows; "" for masters
   uint64_t config_epoch = 0;
-  bool connected = false;          // link-state
+  bool connected = false;  // link-state
   std::vector<SlotRange> slots;
   std::vector<OpenSlot> migrating;
   std::vector<OpenSlot> importing;
@@ -50,8 +50,8 @@ struct ClusterNode {
   bool myself() const { return Has("myself"); }
   bool master() const { return Has("master"); }
   bool replica() const { return Has("slave"); }
-  bool failed() const { return Has("fail"); }            // agreed by the majority
-  bool suspected() const { return Has("fail?"); }        // this node's own doubt
+  bool failed() const { return Has("fail"); }      // agreed by the majority
+  bool suspected() const { return Has("fail?"); }  // this node's own doubt
   bool joining() const { return Has("handshake") || Has("noaddr"); }
   int SlotCount() const;
   bool Owns(int slot) const;

@@ -24,11 +24,11 @@ using amas::testing::Process;
 using amas::testing::WaitUntil;
 using std::chrono::milliseconds;
 
-#define REQUIRE_OK(expr)             \
-  do {                               \
-    const core::Status s_ = (expr);  \
-    INFO(s_.ToString());             \
-    REQUIRE(s_.ok());                \
+#define REQUIRE_OK(expr)            \
+  do {                              \
+    const core::Status s_ = (expr); \
+    INFO(s_.ToString());            \
+    REQUIRE(s_.ok());               \
   } while (0)
 
 const std::string kAppDir = std::string(AMAS_SOURCE_DIR) + "/test/celery_app";
@@ -42,20 +42,33 @@ struct Broker {
 
 std::unique_ptr<Process> StartWorker(const Broker& broker, const std::string& name,
                                      const std::vector<std::string>& pool_args) {
-  std::vector<std::string> argv = {"/usr/bin/python3", "-m", "celery", "-A", "amas_test_app",
-                                   "worker", "-P", "prefork", "-n", name, "-l", "WARNING",
-                                   "--without-mingle", "--without-gossip", "--without-heartbeat"};
+  std::vector<std::string> argv = {"/usr/bin/python3",
+                                   "-m",
+                                   "celery",
+                                   "-A",
+                                   "amas_test_app",
+                                   "worker",
+                                   "-P",
+                                   "prefork",
+                                   "-n",
+                                   name,
+                                   "-l",
+                                   "WARNING",
+                                   "--without-mingle",
+                                   "--without-gossip",
+                                   "--without-heartbeat"};
   argv.insert(argv.end(), pool_args.begin(), pool_args.end());
-  return Process::Start(argv,
-                        {"AMAS_CELERY_BROKER=" + broker.url(), "PYTHONPATH=" + kAppDir,
-                         "PYTHONDONTWRITEBYTECODE=1"},
-                        broker.dir.path() + "/" + name + ".log", broker.dir.path());
+  return Process::Start(
+      argv,
+      {"AMAS_CELERY_BROKER=" + broker.url(), "PYTHONPATH=" + kAppDir, "PYTHONDONTWRITEBYTECODE=1"},
+      broker.dir.path() + "/" + name + ".log", broker.dir.path());
 }
 
 void SendTasks(const Broker& broker, const std::string& queue, int count, double seconds,
                int priority = -1) {
-  std::vector<std::string> argv = {"/usr/bin/python3", kAppDir + "/amas_test_app.py", "send",
-                                   queue, std::to_string(count), std::to_string(seconds)};
+  std::vector<std::string> argv = {
+      "/usr/bin/python3",    kAppDir + "/amas_test_app.py", "send", queue,
+      std::to_string(count), std::to_string(seconds)};
   if (priority >= 0) argv.push_back(std::to_string(priority));
   auto p = Process::Start(argv, {"AMAS_CELERY_BROKER=" + broker.url(), "PYTHONDONTWRITEBYTECODE=1"},
                           broker.dir.path() + "/send.log");
@@ -69,8 +82,11 @@ int ActiveTasks(const Broker& broker, const std::string& worker) {
   auto p = Process::Start(
       {"/usr/bin/python3", "-c",
        "from amas_test_app import app\n"
-       "r = app.control.inspect(destination=['" + worker + "'], timeout=1).active() or {}\n"
-       "print(len(r.get('" + worker + "', [])))\n"},
+       "r = app.control.inspect(destination=['" +
+           worker +
+           "'], timeout=1).active() or {}\n"
+           "print(len(r.get('" +
+           worker + "', [])))\n"},
       {"AMAS_CELERY_BROKER=" + broker.url(), "PYTHONPATH=" + kAppDir, "PYTHONDONTWRITEBYTECODE=1"},
       out);
   if (!WaitUntil([&] { return !p->Running(); }, milliseconds(20000))) return -1;

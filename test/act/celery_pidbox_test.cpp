@@ -11,14 +11,19 @@ TEST_CASE("pidbox names follow kombu's Redis transport") {
   CHECK(PidboxChannel(0) == "/0.celery.pidbox");
   CHECK(PidboxChannel(1) == "/1.celery.pidbox");
   CHECK(ReplyQueue("abc") == "abc.reply.celery.pidbox");
-  CHECK(ReplyBinding("abc") == std::string("abc\x06\x16\x06\x16" "abc.reply.celery.pidbox"));
+  CHECK(ReplyBinding("abc") == std::string("abc\x06\x16\x06\x16"
+                                           "abc.reply.celery.pidbox"));
   CHECK(std::string(kReplyBindingsKey) == "_kombu.binding.reply.celery.pidbox");
 }
 
 TEST_CASE("base64 known answers (RFC 4648) and round trip") {
-  const std::pair<std::string, std::string> cases[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::pair<std::string, std::string> cases[] = {{"", ""},
+                                                       {"f", "Zg=="},
+                                                       {"fo", "Zm8="},
+                                                       {"foo", "Zm9v"},
+                                                       {"foob", "Zm9vYg=="},
+                                                       {"fooba", "Zm9vYmE="},
+                                                       {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, encoded] : cases) {
     CHECK(Base64Encode(plain) == encoded);
     auto back = Base64Decode(encoded);
@@ -98,7 +103,8 @@ TEST_CASE("request envelope: broadcast and cast") {
 std::string ReplyEnvelope(const std::string& ticket, const std::string& body_json) {
   return R"({"body": ")" + Base64Encode(body_json) +
          R"(", "content-encoding": "utf-8", "content-type": "application/json",
- "headers": {"ticket": ")" + ticket + R"(", "clock": 5},
+ "headers": {"ticket": ")" +
+         ticket + R"(", "clock": 5},
  "properties": {"delivery_mode": 1, "delivery_info": {"exchange": "reply.celery.pidbox",
  "routing_key": "oid"}, "priority": 0, "body_encoding": "base64", "delivery_tag": "x"}})";
 }
@@ -175,7 +181,8 @@ TEST_CASE("conf: prefetch multiplier") {
   CHECK_FALSE(ParsePrefetchMultiplier(R"({"worker_prefetch_multiplier": "4"})").ok());
   // Python's json writes Infinity for result_backend_max_retries' default.
   auto reply = ParsePidboxReply(ReplyEnvelope(
-      "t", R"({"w1@h": {"result_backend_max_retries": Infinity, "worker_prefetch_multiplier": 4}})"));
+      "t",
+      R"({"w1@h": {"result_backend_max_retries": Infinity, "worker_prefetch_multiplier": 4}})"));
   REQUIRE(reply.ok());
   CHECK(ParsePrefetchMultiplier(reply->front().result_json).value() == 4);
   CHECK_FALSE(ParsePrefetchMultiplier(R"({})").ok());

@@ -28,11 +28,11 @@ using amas::testing::Process;
 using amas::testing::WaitUntil;
 using std::chrono::milliseconds;
 
-#define REQUIRE_OK(expr)             \
-  do {                               \
-    const core::Status s_ = (expr);  \
-    INFO(s_.ToString());             \
-    REQUIRE(s_.ok());                \
+#define REQUIRE_OK(expr)            \
+  do {                              \
+    const core::Status s_ = (expr); \
+    INFO(s_.ToString());            \
+    REQUIRE(s_.ok());               \
   } while (0)
 
 constexpr int kKeys = 2000;
@@ -55,10 +55,10 @@ struct Cluster {
       n.port = amas::testing::FreeRedisPort();
       n.dir = dir.path() + "/node" + std::to_string(i);
       std::filesystem::create_directories(n.dir);
-      n.process = amas::testing::StartRedis(
-          n.port, n.dir,
-          {"--cluster-enabled", "yes", "--cluster-config-file", n.dir + "/nodes.conf",
-           "--cluster-node-timeout", "3000"});
+      n.process =
+          amas::testing::StartRedis(n.port, n.dir,
+                                    {"--cluster-enabled", "yes", "--cluster-config-file",
+                                     n.dir + "/nodes.conf", "--cluster-node-timeout", "3000"});
       nodes.push_back(std::move(n));
     }
     std::vector<std::string> argv = {"/usr/bin/redis-cli", "--cluster", "create"};

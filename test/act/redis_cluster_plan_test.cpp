@@ -20,7 +20,8 @@ std::vector<MasterSlots> Three() {
 }
 
 // Applies moves and returns the slot count per master; checks each move's source.
-std::map<std::string, int> After(std::vector<MasterSlots> owners, const std::vector<SlotMove>& moves) {
+std::map<std::string, int> After(std::vector<MasterSlots> owners,
+                                 const std::vector<SlotMove>& moves) {
   std::map<int, std::string> owner;
   for (const MasterSlots& m : owners) {
     for (int s : m.slots) owner[s] = m.id;
@@ -55,10 +56,14 @@ TEST_CASE("plan: scale in 4 -> 3 gives everything of the leaver, back to even") 
   std::vector<MasterSlots> owners = {{"a", Range(1365, 5460)},
                                      {"b", Range(6827, 10922)},
                                      {"c", Range(12288, 16383)},
-                                     {"d", []{ auto v = Range(0, 1364); auto w = Range(5461, 6826);
-                                               auto x = Range(10923, 12287);
-                                               v.insert(v.end(), w.begin(), w.end());
-                                               v.insert(v.end(), x.begin(), x.end()); return v; }()}};
+                                     {"d", [] {
+                                        auto v = Range(0, 1364);
+                                        auto w = Range(5461, 6826);
+                                        auto x = Range(10923, 12287);
+                                        v.insert(v.end(), w.begin(), w.end());
+                                        v.insert(v.end(), x.begin(), x.end());
+                                        return v;
+                                      }()}};
   auto moves = PlanEvenSlots(owners, {"a", "b", "c"});
   REQUIRE(moves.ok());
   CHECK(moves->size() == 4096);
@@ -97,8 +102,11 @@ TEST_CASE("plan: refuses holes, doubles and strangers") {
 }
 
 TEST_CASE("leavers: standby masters first, latest first; then the smallest") {
-  std::vector<LeaveCandidate> m = {{"orig1", 4096, -1}, {"orig2", 4000, -1}, {"pool0", 4096, 0},
-                                   {"pool2", 4096, 2}, {"orig3", 4192, -1}};
+  std::vector<LeaveCandidate> m = {{"orig1", 4096, -1},
+                                   {"orig2", 4000, -1},
+                                   {"pool0", 4096, 0},
+                                   {"pool2", 4096, 2},
+                                   {"orig3", 4192, -1}};
   CHECK(ChooseLeavers(m, 1) == std::vector<std::string>{"pool2"});
   CHECK(ChooseLeavers(m, 2) == std::vector<std::string>{"pool2", "pool0"});
   CHECK(ChooseLeavers(m, 3) == std::vector<std::string>{"pool2", "pool0", "orig2"});

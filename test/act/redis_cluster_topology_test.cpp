@@ -70,7 +70,8 @@ TEST_CASE("CLUSTER NODES: errors name the line and the fragment") {
   auto few = ParseClusterNodes("aaaa 127.0.0.1:1@2 master\n");
   CHECK(few.status().message().find("line 1") != std::string::npos);
   auto range = ParseClusterNodes(
-      "a 127.0.0.1:1@2 master - 0 0 0 connected 0-5\nb 127.0.0.1:2@3 master - 0 0 0 connected 9-16384\n");
+      "a 127.0.0.1:1@2 master - 0 0 0 connected 0-5\nb 127.0.0.1:2@3 master - 0 0 0 connected "
+      "9-16384\n");
   CHECK(range.status().message().find("line 2") != std::string::npos);
   CHECK(range.status().message().find("9-16384") != std::string::npos);
   CHECK_FALSE(ParseClusterNodes("a 127.0.0.1@2 master - 0 0 0 connected\n").ok());
@@ -133,7 +134,8 @@ TEST_CASE("redirects") {
 
 TEST_CASE("reply error classes") {
   CHECK(ReplyErrorStatus("CLUSTERDOWN The cluster is down").IsUnavailable());
-  CHECK(ReplyErrorStatus("TRYAGAIN Multiple keys request during rehashing of slot").IsUnavailable());
+  CHECK(
+      ReplyErrorStatus("TRYAGAIN Multiple keys request during rehashing of slot").IsUnavailable());
   CHECK(ReplyErrorStatus("LOADING Redis is loading the dataset in memory").IsUnavailable());
   CHECK(ReplyErrorStatus("ERR Target instance replied with error: CLUSTERDOWN The cluster is down")
             .IsUnavailable());

@@ -1,12 +1,12 @@
 #include "act/redis_test_support.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -162,25 +162,40 @@ int FreeRedisPort() {
 
 std::unique_ptr<Process> StartRedis(int port, const std::string& dir,
                                     const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {"/usr/bin/redis-server", "--port", std::to_string(port),
-                                   "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                   "--dir", dir, "--daemonize", "no", "--protected-mode", "no"};
+  std::vector<std::string> argv = {"/usr/bin/redis-server",
+                                   "--port",
+                                   std::to_string(port),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   "no",
+                                   "--dir",
+                                   dir,
+                                   "--daemonize",
+                                   "no",
+                                   "--protected-mode",
+                                   "no"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto p = Process::Start(argv, {}, dir + "/redis.log");
   const bool up = WaitUntil(
       [&] {
-        auto c = act::redis::Conn::Open(act::redis::Endpoint::At("127.0.0.1", port), core::Duration::Millis(200));
+        auto c = act::redis::Conn::Open(act::redis::Endpoint::At("127.0.0.1", port),
+                                        core::Duration::Millis(200));
         if (!c.ok()) return false;
         auto r = c->Command({"PING"});
         return r.ok() && r->str == "PONG";
       },
       std::chrono::milliseconds(10000));
-  if (!up) throw std::runtime_error("redis-server on port " + std::to_string(port) + " did not start");
+  if (!up)
+    throw std::runtime_error("redis-server on port " + std::to_string(port) + " did not start");
   return p;
 }
 
 act::redis::Conn MustConnect(int port) {
-  auto c = act::redis::Conn::Open(act::redis::Endpoint::At("127.0.0.1", port), core::Duration::Seconds(5));
+  auto c = act::redis::Conn::Open(act::redis::Endpoint::At("127.0.0.1", port),
+                                  core::Duration::Seconds(5));
   if (!c.ok()) throw std::runtime_error(c.status().ToString());
   return std::move(c).value();
 }
@@ -188,12 +203,15 @@ act::redis::Conn MustConnect(int port) {
 int KeySlot(std::string_view key) {
   if (size_t open = key.find('{'); open != std::string_view::npos) {
     size_t close = key.find('}', open + 1);
-    if (close != std::string_view::npos && close > open + 1) key = key.substr(open + 1, close - open - 1);
+    if (close != std::string_view::npos && close > open + 1)
+      key = key.substr(open + 1, close - open - 1);
   }
   uint16_t crc = 0;
   for (char ch : key) {
     crc ^= static_cast<uint16_t>(static_cast<uint8_t>(ch)) << 8;
-    for (int i = 0; i < 8; ++i) crc = (crc & 0x8000) ? static_cast<uint16_t>((crc << 1) ^ 0x1021) : static_cast<uint16_t>(crc << 1);
+    for (int i = 0; i < 8; ++i)
+      crc = (crc & 0x8000) ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
+                           : static_cast<uint16_t>(crc << 1);
   }
   return crc % 16384;
 }
@@ -203,8 +221,9 @@ act::redis::Conn* ClusterClient::At(const std::string& addr) {
   if (it != conns_.end() && !it->second.broken()) return &it->second;
   if (it != conns_.end()) conns_.erase(it);
   const size_t colon = addr.rfind(':');
-  auto c = act::redis::Conn::Open(act::redis::Endpoint::At(addr.substr(0, colon), std::atoi(addr.c_str() + colon + 1)),
-                                  core::Duration::Seconds(2));
+  auto c = act::redis::Conn::Open(
+      act::redis::Endpoint::At(addr.substr(0, colon), std::atoi(addr.c_str() + colon + 1)),
+      core::Duration::Seconds(2));
   if (!c.ok()) return nullptr;
   return &conns_.emplace(addr, std::move(c).value()).first->second;
 }
@@ -221,7 +240,8 @@ void ClusterClient::Refresh() {
       std::istringstream f(line);
       std::string id, addr, flags, master, a, b, epoch, link, slot;
       f >> id >> addr >> flags >> master >> a >> b >> epoch >> link;
-      if (flags.find("master") == std::string::npos || flags.find("fail") != std::string::npos) continue;
+      if (flags.find("master") == std::string::npos || flags.find("fail") != std::string::npos)
+        continue;
       addr = addr.substr(0, addr.find('@'));
       while (f >> slot) {
         if (slot[0] == '[') continue;
@@ -296,7 +316,8 @@ core::Result<act::redis::Reply> ClusterClient::Exec(const std::vector<std::strin
 ClusterDump DumpCluster(const std::vector<int>& ports) {
   ClusterDump dump;
   for (int port : ports) {
-    auto c = act::redis::Conn::Open(act::redis::Endpoint::At("127.0.0.1", port), core::Duration::Seconds(5));
+    auto c = act::redis::Conn::Open(act::redis::Endpoint::At("127.0.0.1", port),
+                                    core::Duration::Seconds(5));
     if (!c.ok()) continue;  // a stopped node holds nothing we count
     auto role = c->Command({"ROLE"});
     if (!role.ok() || role->elements.empty() || role->elements[0].str != "master") continue;
@@ -338,8 +359,8 @@ ClusterDump DumpCluster(const std::vector<int>& ports) {
           return dump;
         }
         if (!mine[KeySlot(k.str)]) {
-          dump.error = "key " + k.str + " on " + std::to_string(port) + " which does not own slot " +
-                       std::to_string(KeySlot(k.str));
+          dump.error = "key " + k.str + " on " + std::to_string(port) +
+                       " which does not own slot " + std::to_string(KeySlot(k.str));
           return dump;
         }
         if (!dump.keys.emplace(k.str, v->str).second) {

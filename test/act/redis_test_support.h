@@ -9,9 +9,9 @@
 #include <chrono>
 #include <functional>
 #include <map>
-#include <string_view>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "act/actuator.h"
@@ -82,9 +82,9 @@ class ClusterClient {
     int64_t ops = 0;
     int64_t moved = 0;
     int64_t ask = 0;
-    int64_t tryagain = 0;     // TRYAGAIN and CLUSTERDOWN
-    int64_t reconnects = 0;   // I/O errors, refused connections
-    int64_t errors = 0;       // given up or any other error: a client-visible failure
+    int64_t tryagain = 0;    // TRYAGAIN and CLUSTERDOWN
+    int64_t reconnects = 0;  // I/O errors, refused connections
+    int64_t errors = 0;      // given up or any other error: a client-visible failure
   };
   explicit ClusterClient(std::vector<int> seed_ports) : seeds_(std::move(seed_ports)) {}
   // args[1] is the key. Returns the reply, or the error after 200 attempts.
