@@ -744,25 +744,13 @@ class GroupRun {
         engine_(EngineOptionsFor(file)) {}
 
   // Fails (one line) when the test cannot start; checks report themselves.
-  Status Setup(const rules::RuleSet& set) {
+  // `groups` are in evaluation order.
+  Status Setup(const std::vector<const rules::Group*>& groups) {
     LoadSeries();
-    std::vector<const rules::Group*> ordered;
-    for (const std::string& name : file_.group_order) {
-      auto it = std::find_if(set.groups.begin(), set.groups.end(),
-                             [&](const rules::Group& g) { return g.name == name; });
-      if (it == set.groups.end()) {
-        return Status::InvalidArgument(file_.path + ": group_eval_order: no group named " +
-                                       Quote(name));
-      }
-      ordered.push_back(&*it);
-    }
-    for (const rules::Group& g : set.groups) {
-      if (std::find(ordered.begin(), ordered.end(), &g) == ordered.end()) ordered.push_back(&g);
-    }
     rules::EvalOptions options;
     options.external_labels = test_.external_labels;
     options.external_url = test_.external_url;
-    for (const rules::Group* g : ordered) {
+    for (const rules::Group* g : groups) {
       evaluators_.push_back(std::make_unique<rules::GroupEvaluator>(*g, options));
     }
     if (file_.targets) {
@@ -1074,9 +1062,22 @@ void RunFile(const std::string& path, Reporter* reporter) {
       }
     }
   }
+  // group_eval_order's groups first, in that order; the others as loaded.
+  std::vector<const rules::Group*> ordered;
+  for (const std::string& name : file->group_order) {
+    auto it = std::find_if(set->groups.begin(), set->groups.end(),
+                           [&](const rules::Group& g) { return g.name == name; });
+    if (it == set->groups.end()) {
+      return reporter->Fail(path + ": group_eval_order: no group named " + Quote(name));
+    }
+    ordered.push_back(&*it);
+  }
+  for (const rules::Group& g : set->groups) {
+    if (std::find(ordered.begin(), ordered.end(), &g) == ordered.end()) ordered.push_back(&g);
+  }
   for (const TestGroup& test : file->tests) {
     GroupRun run(*file, test, reporter);
-    if (Status s = run.Setup(*set); !s.ok()) {
+    if (Status s = run.Setup(ordered); !s.ok()) {
       reporter->Fail(test.where + ": test " + Quote(test.name) + ": " + s.message());
       continue;
     }
