@@ -2,6 +2,7 @@
 // parser/printer.go writes it. Parentheses live in the tree (ParenExpr), so
 // printing never needs to add any and Parse(Print(e)) rebuilds e.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -121,7 +122,11 @@ struct Printer {
     return AtString(at, at_ms);
   }
 
-  std::string operator()(const NumberLiteral& n) const { return FormatFloat(n.value); }
+  std::string operator()(const NumberLiteral& n) const {
+    // "+Inf" would read back as unary plus, which binds looser than ^.
+    if (std::isinf(n.value) && n.value > 0) return "Inf";
+    return FormatFloat(n.value);
+  }
   std::string operator()(const StringLiteral& s) const { return GoQuote(s.value); }
   std::string operator()(const VectorSelector& vs) const {
     return SelectorBody(vs) + At(vs.at, vs.at_ms) + OffsetString(vs.offset_ms);

@@ -4,6 +4,7 @@
 #define AMAS_TEST_PROMQL_CORPUS_H_
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -66,7 +67,9 @@ inline std::string List(const std::vector<std::string>& v) {
 // Everything but positions; NaN compares equal to itself through its text.
 inline std::string Dump(const Expr& e) {
   if (const auto* n = e.as<NumberLiteral>()) {
-    return "num(" + FormatFloat(n->value) + (std::signbit(n->value) ? "-" : "") + ")";
+    // The sign of zero matters (1/-0); the sign of NaN does not.
+    const bool neg_zero = n->value == 0 && std::signbit(n->value);
+    return "num(" + FormatFloat(n->value) + (neg_zero ? "-" : "") + ")";
   }
   if (const auto* s = e.as<StringLiteral>()) return "str(" + GoQuote(s->value) + ")";
   if (const auto* vs = e.as<VectorSelector>()) return SelectorDump(*vs);
