@@ -4,7 +4,7 @@
 // cost, Select and Samples latency, all in thread CPU time. Input comes from
 // gen_rounds.py (see README.md).
 //
-//   store_bench [ROUNDS_FILE] [--retention=10m] [--rounds=N]
+//   store_bench [ROUNDS_FILE] [--retention=10m] [--rounds=N] [--per-round]
 #include <malloc.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
   std::string path = "/tmp/store-rounds.txt";
   amas::core::Duration retention = amas::core::Duration::Minutes(10);
   int max_rounds = 1 << 30;
+  bool per_round = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg.starts_with("--retention=")) {
@@ -125,6 +126,8 @@ int main(int argc, char** argv) {
         return 2;
       }
       retention = *d;
+    } else if (arg == "--per-round") {
+      per_round = true;
     } else if (arg.starts_with("--rounds=")) {
       max_rounds = std::atoi(std::string(arg.substr(9)).c_str());
     } else {
@@ -208,6 +211,7 @@ int main(int argc, char** argv) {
     }
     append_ns.push_back(Ns(a1 - a0) / static_cast<double>(refs.size()));
     commit_ms.push_back(Ms(a2 - a1));
+    if (per_round) std::printf("round %d: commit %.2f ms\n", r + 1, commit_ms.back());
     if (r % 4 == 3) {  // once a minute, as the app does
       auto c0 = Clock::now();
       store.Collect(now);
@@ -230,9 +234,14 @@ int main(int argc, char** argv) {
                 lookup_ms * 1e6 / static_cast<double>(labels.size()), found);
   }
   std::printf("Append (buffer one sample)   %8.1f ns/sample  (median round)\n", Median(append_ns));
-  std::printf("Commit of %zu samples    %8.2f ms  median, %.2f ms max  (%.1f ns/sample)\n",
-              refs.size(), Median(commit_ms), *std::max_element(commit_ms.begin(), commit_ms.end()),
+  std::printf("Commit of %zu samples    %8.2f ms  median, %.2f min, %.2f max  (%.1f ns/sample)\n",
+              refs.size(), Median(commit_ms), *std::min_element(commit_ms.begin(), commit_ms.end()),
+              *std::max_element(commit_ms.begin(), commit_ms.end()),
               Median(commit_ms) * 1e6 / static_cast<double>(refs.size()));
+  if (commit_ms.size() > 40) {
+    const std::vector<double> steady(commit_ms.begin() + 40, commit_ms.end());
+    std::printf("Commit, rounds 41+ (window full) %4.2f ms  median\n", Median(steady));
+  }
   std::printf("Append + Commit per round    %8.2f ms  median\n",
               Median(append_ns) * static_cast<double>(refs.size()) / 1e6 + Median(commit_ms));
   if (!collect_ms.empty()) {
@@ -327,6 +336,37 @@ int main(int argc, char** argv) {
     if (count && read != count * 20) {
       std::printf("  (read %zu samples, expected %zu)\n", read, count * 20);
     }
+  }
+
+  // Churn: pods come and go. New series join the label order at the next
+  // Select; series that ended leave at the next Collect.
+  std::printf("\n-- churn (2000 series of new pods, then gone)\n");
+  {
+    std::vector<Labels> fresh;
+    for (size_t i = 0; fresh.size() < 2000 && i < labels.size(); i += 97) {
+      if (!labels[i].Has("pod")) continue;
+      builder.Reset(labels[i]);
+      builder.Set("pod", std::string(labels[i].Get("pod")) + "-new");
+      fresh.push_back(builder.Build());
+    }
+    const int64_t old_t = now - 2 * retention.millis();  // already out of the window
+    auto c0 = Clock::now();
+    for (const Labels& l : fresh) app.Append(app.GetOrCreate(l), old_t, 1);
+    app.Commit();
+    auto c1 = Clock::now();
+    {
+      auto view = store.NewView();
+      auto s0 = Clock::now();
+      auto sel = view.Select(queries[2].matchers);
+      auto s1 = Clock::now();
+      sel = view.Select(queries[2].matchers);
+      std::printf("create + commit                 %8.2f ms\n", Ms(c1 - c0));
+      std::printf("next Select (merges them in)    %8.2f ms  (the same Select again: %.3f ms)\n",
+                  Ms(s1 - s0), Ms(Clock::now() - s1));
+    }
+    auto d0 = Clock::now();
+    const size_t dropped = store.Collect(now);
+    std::printf("Collect dropping %zu           %8.2f ms\n", dropped, Ms(Clock::now() - d0));
   }
   return 0;
 }

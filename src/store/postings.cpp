@@ -36,12 +36,19 @@ void PostingsList::Compact() {
 }
 
 size_t PostingsList::RemoveDead(const std::vector<uint8_t>& dead) {
+  // Order-preserving: the survivors of the sorted prefix stay a sorted prefix.
   const size_t before = ids_.size();
-  std::erase_if(ids_, [&](uint32_t id) { return id < dead.size() && dead[id] != 0; });
-  sorted_ = 0;  // order-preserving erase; simply merge everything again
-  Compact();
+  size_t kept = 0, kept_sorted = 0;
+  for (size_t i = 0; i < ids_.size(); ++i) {
+    const uint32_t id = ids_[i];
+    if (id < dead.size() && dead[id] != 0) continue;
+    ids_[kept++] = id;
+    if (i < sorted_) kept_sorted = kept;
+  }
+  ids_.resize(kept);
+  sorted_ = static_cast<uint32_t>(kept_sorted);
   if (ids_.capacity() > 2 * ids_.size() + 16) ids_.shrink_to_fit();
-  return before - ids_.size();
+  return before - kept;
 }
 
 std::span<const uint32_t> PostingsList::Sorted(std::vector<uint32_t>* scratch) const {

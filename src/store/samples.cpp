@@ -164,6 +164,18 @@ void SampleBuffer::StartChunk(int64_t t_ms, uint64_t value_bits, const ChunkPoli
   uint32_t start = 0;
   if (bits_ > 0) {
     const auto end = static_cast<uint32_t>(used_bytes());
+    const int64_t t0 = LoadI64(buf_ + head_);
+    // A closed chunk tells how fast this series fills bytes: size the buffer
+    // for the whole window at once instead of reallocating every few samples.
+    if (policy.retention_ms > 0 && policy.span_ms > 0 && head_count_ >= 4 && last_t_ > t0) {
+      const double rate =
+          static_cast<double>(end - head_ - kFirstBytes) /
+          static_cast<double>(static_cast<uint64_t>(last_t_) - static_cast<uint64_t>(t0));
+      const double window = static_cast<double>(policy.retention_ms + policy.span_ms);
+      const double chunks = window / static_cast<double>(policy.span_ms) + 1;
+      const double want = rate * window + kFirstBytes * chunks + kSlackBytes;
+      if (want < 65536 && want > cap_) Reserve(static_cast<uint64_t>(want) * 8);
+    }
     StoreU16(buf_ + head_ + 8, head_count_);
     StoreU16(buf_ + head_ + 10, static_cast<uint16_t>(end - head_));
     start = end;

@@ -457,9 +457,14 @@ AppendStats Appender::Commit() {
     const internal::ChunkPolicy policy = impl.Policy();
     const std::vector<PendingSample>& samples = pending_->samples;
     for (size_t i = 0; i < samples.size(); ++i) {
-      // Memory-bound: fetch the series 16 ahead, and its chunk bytes 8 ahead.
-      // Their segments exist: Append() saw them live, and segments stay.
-      if (i + 16 < samples.size()) __builtin_prefetch(&impl.At(samples[i + 16].slot));
+      // Memory-bound: fetch the series 16 ahead (both of its cache lines),
+      // and its chunk bytes 8 ahead. Their segments exist: Append() saw them
+      // live, and segments stay.
+      if (i + 16 < samples.size()) {
+        const Series& ahead = impl.At(samples[i + 16].slot);
+        __builtin_prefetch(&ahead.labels);
+        __builtin_prefetch(&ahead.samples);
+      }
       if (i + 8 < samples.size()) impl.At(samples[i + 8].slot).samples.Prefetch();
       const PendingSample& p = samples[i];
       if (!impl.IsLive({p.slot, p.generation})) {
@@ -593,8 +598,8 @@ StoreStats Store::Stats() const {
     rank_ids = impl.order.capacity() + impl.rank.capacity() + impl.unranked.capacity();
   }
   size_t bytes = sizeof(Impl) + impl.segments.size() * sizeof(Segment) +
-                 (impl.free_slots.capacity() + rank_ids) * sizeof(uint32_t) +
-                 impl.map.ByteSize() + impl.index.ByteSize();
+                 (impl.free_slots.capacity() + rank_ids) * sizeof(uint32_t) + impl.map.ByteSize() +
+                 impl.index.ByteSize();
   for (uint32_t slot = 0; slot < impl.slots; ++slot) {
     if ((impl.StateOf(slot).load(std::memory_order_relaxed) & kLive) == 0) continue;
     const Series& s = impl.At(slot);

@@ -159,10 +159,16 @@ TEST_CASE("SampleBuffer: chunks are cut by span and count, old ones dropped whol
   }
 }
 
-TEST_CASE("SampleBuffer: memory per sample of a regular counter stays small") {
+TEST_CASE("SampleBuffer: memory of a regular counter's window stays small") {
+  // 10 m retention, 2.5 m chunks, 15 s apart: 40 to 50 samples are held.
   SampleBuffer b;
-  for (int64_t i = 0; i < 40; ++i)
+  for (int64_t i = 0; i < 200; ++i) {
     b.Append(i * 15000, 1000.0 + static_cast<double>(i * 7), {150000, 600000});
-  CHECK(b.samples() == 40);
-  CHECK(b.capacity_bytes() < 200);  // 12-byte samples would need 480
+    if (i >= 50) {
+      INFO("after sample " << i);
+      CHECK(b.samples() >= 40);
+      CHECK(b.samples() <= 51);
+      CHECK(b.capacity_bytes() < 300);  // 12-byte samples would need 600
+    }
+  }
 }
