@@ -99,11 +99,11 @@ core::Status Evaluator::EvalAggregate(const Expr& e, const AggregateExpr& agg, i
   }
 
   std::vector<Group> groups;
-  std::unordered_map<uint64_t, size_t> index;
-  index.reserve(16);
+  FlatIndex index(64);
   for (const Sample& s : in.vec) {
     const uint64_t key = GroupingHash(*s.labels, sorted, include, &scratch_);
-    auto [it, inserted] = index.try_emplace(key, groups.size());
+    const auto [group_index, inserted] =
+        index.FindOrInsert(key, static_cast<uint32_t>(groups.size()));
     const double f = s.value;
     if (inserted) {
       Group g;
@@ -143,7 +143,7 @@ core::Status Evaluator::EvalAggregate(const Expr& e, const AggregateExpr& agg, i
       groups.push_back(std::move(g));
       continue;
     }
-    Group& g = groups[it->second];
+    Group& g = groups[group_index];
     if (s.drop_name) g.drop_name = true;
     switch (agg.op) {
       case AggOp::kSum:

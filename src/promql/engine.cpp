@@ -150,14 +150,31 @@ double Quantile(double q, std::vector<double>* values) {
          (*values)[static_cast<size_t>(upper)] * weight;
 }
 
+// Label names are short: byte loops beat memcmp calls here.
+static inline bool ShortLess(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+  }
+  return a.size() < b.size();
+}
+
+static inline bool ShortEqual(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 uint64_t GroupingHash(const core::Labels& l, const std::vector<std::string>& names, bool include,
                       std::string* buf) {
   // names are sorted, like the labels: one merge pass decides membership.
   buf->clear();
   size_t n = 0;
   for (const core::Label lab : l) {
-    while (n < names.size() && names[n] < lab.name) ++n;
-    const bool listed = n < names.size() && names[n] == lab.name;
+    while (n < names.size() && ShortLess(names[n], lab.name)) ++n;
+    const bool listed = n < names.size() && ShortEqual(names[n], lab.name);
     if (include ? !listed : (listed || lab.name == kName)) continue;
     buf->append(lab.name);
     buf->push_back('\xff');
@@ -535,11 +552,10 @@ core::Status Evaluator::SetOperation(const BinaryExpr& b, Vec& lhs, Vec& rhs, Ve
   switch (b.op) {
     case BinOp::kAnd: {
       if (lhs.empty() || rhs.empty()) return core::Status::Ok();
-      std::unordered_set<uint64_t> right;
-      right.reserve(rhs.size());
-      for (const Sample& s : rhs) right.insert(Signature(*s.labels, m));
+      FlatIndex right(rhs.size());
+      for (const Sample& s : rhs) right.FindOrInsert(Signature(*s.labels, m), 0);
       for (const Sample& s : lhs) {
-        if (right.count(Signature(*s.labels, m))) out->push_back(s);
+        if (right.Find(Signature(*s.labels, m)) != FlatIndex::kNotFound) out->push_back(s);
       }
       break;
     }
@@ -548,14 +564,13 @@ core::Status Evaluator::SetOperation(const BinaryExpr& b, Vec& lhs, Vec& rhs, Ve
         *out = lhs.empty() ? std::move(rhs) : std::move(lhs);
         break;
       }
-      std::unordered_set<uint64_t> left;
-      left.reserve(lhs.size());
+      FlatIndex left(lhs.size());
       for (const Sample& s : lhs) {
-        left.insert(Signature(*s.labels, m));
+        left.FindOrInsert(Signature(*s.labels, m), 0);
         out->push_back(s);
       }
       for (const Sample& s : rhs) {
-        if (!left.count(Signature(*s.labels, m))) out->push_back(s);
+        if (left.Find(Signature(*s.labels, m)) == FlatIndex::kNotFound) out->push_back(s);
       }
       break;
     }
@@ -564,11 +579,10 @@ core::Status Evaluator::SetOperation(const BinaryExpr& b, Vec& lhs, Vec& rhs, Ve
         *out = std::move(lhs);
         break;
       }
-      std::unordered_set<uint64_t> right;
-      right.reserve(rhs.size());
-      for (const Sample& s : rhs) right.insert(Signature(*s.labels, m));
+      FlatIndex right(rhs.size());
+      for (const Sample& s : rhs) right.FindOrInsert(Signature(*s.labels, m), 0);
       for (const Sample& s : lhs) {
-        if (!right.count(Signature(*s.labels, m))) out->push_back(s);
+        if (right.Find(Signature(*s.labels, m)) == FlatIndex::kNotFound) out->push_back(s);
       }
       break;
     }
@@ -620,12 +634,12 @@ core::Status Evaluator::VectorBinop(const BinaryExpr& b, Vec& lhs, Vec& rhs, Vec
   const Vec& many = swapped ? rhs : lhs;
   const Vec& one = swapped ? lhs : rhs;
 
-  std::unordered_map<uint64_t, size_t> one_by_sig;
-  one_by_sig.reserve(one.size());
+  FlatIndex one_by_sig(one.size());
   for (size_t i = 0; i < one.size(); ++i) {
-    auto [it, inserted] = one_by_sig.try_emplace(Signature(*one[i].labels, m), i);
+    const auto [first, inserted] =
+        one_by_sig.FindOrInsert(Signature(*one[i].labels, m), static_cast<uint32_t>(i));
     if (!inserted) {
-      const core::Labels& a = *one[it->second].labels;
+      const core::Labels& a = *one[first].labels;
       const core::Labels& c = *one[i].labels;
       const bool a_first = a < c;
       return core::Status::InvalidArgument(
@@ -642,9 +656,9 @@ core::Status Evaluator::VectorBinop(const BinaryExpr& b, Vec& lhs, Vec& rhs, Vec
   std::unordered_set<uint64_t> matched_many;  // hash(sig, result labels)
   for (const Sample& ls : many) {
     const uint64_t sig = Signature(*ls.labels, m);
-    auto it = one_by_sig.find(sig);
-    if (it == one_by_sig.end()) continue;
-    const Sample& rs = one[it->second];
+    const uint32_t found = one_by_sig.Find(sig);
+    if (found == FlatIndex::kNotFound) continue;
+    const Sample& rs = one[found];
     double fl = ls.value, fr = rs.value;
     if (swapped) std::swap(fl, fr);
     auto [value, keep] = ElemBinop(b.op, fl, fr);

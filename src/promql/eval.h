@@ -162,6 +162,59 @@ class Evaluator {
   std::vector<std::string> sorted_names_;
 };
 
+// A map from 64-bit hash to a dense index, open addressing in one array: no
+// allocation per key, which matters when every input sample looks up a group.
+class FlatIndex {
+ public:
+  explicit FlatIndex(size_t expected = 16) { Reset(expected); }
+  void Reset(size_t expected) {
+    size_t cap = 16;
+    while (cap < expected * 2) cap <<= 1;
+    slots_.assign(cap, Slot{0, kEmpty});
+    size_ = 0;
+  }
+  // The index stored for key, or stores next and returns {next, true}.
+  std::pair<uint32_t, bool> FindOrInsert(uint64_t key, uint32_t next) {
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    size_t i = Mix(key) & (slots_.size() - 1);
+    while (slots_[i].value != kEmpty) {
+      if (slots_[i].key == key) return {slots_[i].value, false};
+      i = (i + 1) & (slots_.size() - 1);
+    }
+    slots_[i] = Slot{key, next};
+    ++size_;
+    return {next, true};
+  }
+  // kNotFound when absent.
+  uint32_t Find(uint64_t key) const {
+    size_t i = Mix(key) & (slots_.size() - 1);
+    while (slots_[i].value != kEmpty) {
+      if (slots_[i].key == key) return slots_[i].value;
+      i = (i + 1) & (slots_.size() - 1);
+    }
+    return kNotFound;
+  }
+  static constexpr uint32_t kNotFound = UINT32_MAX - 1;
+
+ private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  struct Slot {
+    uint64_t key;
+    uint32_t value;
+  };
+  static size_t Mix(uint64_t k) { return static_cast<size_t>((k ^ (k >> 29)) * 0xbf58476d1ce4e5b9ULL >> 20); }
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.size() * 2, Slot{0, kEmpty});
+    size_ = 0;
+    for (const Slot& s : old) {
+      if (s.value != kEmpty) FindOrInsert(s.key, s.value);
+    }
+  }
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+};
+
 // Helpers shared by the evaluation files.
 // Prometheus's util/almost.Equal: relative tolerance, NaN equals NaN, a stale
 // marker equals only a stale marker.
