@@ -23,7 +23,7 @@ Matcher Make(Type type, std::string value) {
 
 }  // namespace
 
-TEST_CASE("Matcher: every type against values, anchored") {
+TEST_CASE("Matcher: every type against values with full anchoring") {
   struct Case {
     Type type;
     std::string value;
@@ -127,7 +127,7 @@ TEST_CASE("Matcher: a bad regex is InvalidArgument naming it") {
   CHECK(Matcher::Make(Type::kEqual, "job", "(").ok());  // not a regex
 }
 
-TEST_CASE("Matcher: prints as PromQL, value quoted like Go's strconv.Quote") {
+TEST_CASE("Matcher: prints as PromQL with the value quoted like Go's strconv.Quote") {
   CHECK(Make(Type::kEqual, "a").ToString() == "l=\"a\"");
   CHECK(Make(Type::kNotEqual, "a").ToString() == "l!=\"a\"");
   CHECK(Make(Type::kRegexMatch, "a.*").ToString() == "l=~\"a.*\"");

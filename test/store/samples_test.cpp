@@ -35,7 +35,7 @@ void CheckSame(const std::vector<Sample>& got, const std::vector<Sample>& want) 
 
 }  // namespace
 
-TEST_CASE("SampleBuffer: round trip of awkward timestamps and values, bit-exact") {
+TEST_CASE("SampleBuffer: round trip of awkward timestamps and values is bit-exact") {
   // Jittered, regular, huge jumps, negative times; values of every XOR shape.
   std::vector<Sample> want;
   std::mt19937_64 rng(7);
@@ -88,7 +88,7 @@ TEST_CASE("SampleBuffer: a stale marker keeps its exact bits") {
   CHECK(amas::core::IsStaleNaN(b.last_value()) == false);
 }
 
-TEST_CASE("SampleBuffer: Read returns exactly (mint, maxt]") {
+TEST_CASE("SampleBuffer: Read returns exactly the samples after mint up to and including maxt") {
   SampleBuffer b;
   // 15 s apart from t=0 to t=600 s, chunks of 60 s.
   for (int64_t t = 0; t <= 600000; t += 15000) b.Append(t, static_cast<double>(t), {60000, 0});
@@ -122,7 +122,7 @@ TEST_CASE("SampleBuffer: Read returns exactly (mint, maxt]") {
   }
 }
 
-TEST_CASE("SampleBuffer: chunks are cut by span and count, old ones dropped whole") {
+TEST_CASE("SampleBuffer: chunks are cut by span and count and old ones are dropped whole") {
   SECTION("by retention on append") {
     SampleBuffer b;
     const ChunkPolicy policy{150000, 600000};  // 2.5 m chunks, 10 m retention

@@ -66,8 +66,7 @@ SeriesRef AddSeries(Store* store, const Labels& labels, int64_t t, double v) {
 
 }  // namespace
 
-TEST_CASE(
-    "Store: samples come back in order; out-of-order and duplicates are counted, not stored") {
+TEST_CASE("Store: samples come back in order while out-of-order and duplicates are only counted") {
   Store store;
   auto app = store.NewAppender();
   SeriesRef ref = app.GetOrCreate(Labels::FromPairs({{"__name__", "up"}, {"job", "a"}}));
@@ -101,9 +100,7 @@ TEST_CASE(
   CHECK(store.Stats().samples == 4);
 }
 
-TEST_CASE(
-    "Store: nothing is visible before Commit; Rollback and destruction discard samples, not "
-    "series") {
+TEST_CASE("Store: nothing is visible before Commit and Rollback discards samples but not series") {
   Store store;
   const Labels l = Labels::FromPairs({{"__name__", "x"}});
   SeriesRef ref;
@@ -125,7 +122,7 @@ TEST_CASE(
   CHECK(*sel == std::vector<SeriesRef>{ref});
 }
 
-TEST_CASE("Store: GetOrCreate interns label sets; invalid refs are refused") {
+TEST_CASE("Store: GetOrCreate interns label sets and invalid refs are refused") {
   Store store;
   auto app = store.NewAppender();
   const Labels a = Labels::FromPairs({{"__name__", "m"}, {"i", "1"}});
@@ -163,7 +160,7 @@ TEST_CASE("Store: stale markers are stored and returned like any sample") {
   CHECK(got[2].value == 5);
 }
 
-TEST_CASE("Store: Samples returns (mint, maxt]") {
+TEST_CASE("Store: Samples returns the samples after mint up to and including maxt") {
   Store store(StoreOptions{Duration::Millis(0)});
   SeriesRef ref = store.NewAppender().GetOrCreate(Labels::FromPairs({{"__name__", "x"}}));
   auto app = store.NewAppender();
@@ -188,7 +185,7 @@ TEST_CASE("Store: Samples returns (mint, maxt]") {
   }
 }
 
-TEST_CASE("Store: retention bounds what a live series holds; 0 keeps everything") {
+TEST_CASE("Store: retention bounds what a live series holds and 0 keeps everything") {
   SECTION("10m retention keeps at least the last 10m, and not much more") {
     Store store(StoreOptions{Duration::Minutes(10)});
     SeriesRef ref = store.NewAppender().GetOrCreate(Labels::FromPairs({{"__name__", "x"}}));
@@ -230,7 +227,7 @@ TEST_CASE("Store: retention bounds what a live series holds; 0 keeps everything"
   }
 }
 
-TEST_CASE("Store: Collect drops ended series and old samples; dropped refs are detected") {
+TEST_CASE("Store: Collect drops ended series and old samples and dropped refs are detected") {
   Store store(StoreOptions{Duration::Minutes(15)});
   const Labels live_l = Labels::FromPairs({{"__name__", "up"}, {"pod", "live"}});
   const Labels gone_l = Labels::FromPairs({{"__name__", "up"}, {"pod", "gone"}});
@@ -287,7 +284,7 @@ TEST_CASE("Store: a ref collected between Append and Commit counts as stale_seri
   CHECK(st.stale_series == 1);
 }
 
-TEST_CASE("Store: a series created without samples survives one Collect, not two") {
+TEST_CASE("Store: a series created without samples survives one Collect but not two") {
   Store store(StoreOptions{Duration::Minutes(5)});
   auto app = store.NewAppender();
   SeriesRef ref = app.GetOrCreate(Labels::FromPairs({{"__name__", "x"}}));
@@ -303,7 +300,7 @@ TEST_CASE("Store: a series created without samples survives one Collect, not two
   CHECK(app.Append(ref, 1'000'001, 1));
 }
 
-TEST_CASE("Store: a freed slot is reused with a new generation, and the index follows") {
+TEST_CASE("Store: a freed slot is reused with a new generation and the index follows") {
   Store store(StoreOptions{Duration::Minutes(1)});
   std::vector<SeriesRef> first;
   for (int i = 0; i < 100; ++i) {
@@ -334,7 +331,9 @@ TEST_CASE("Store: a freed slot is reused with a new generation, and the index fo
   CHECK(view.LabelValues("gen") == std::vector<std::string>{"2"});
 }
 
-TEST_CASE("Store: Select with every matcher type, Prometheus's empty-value semantics, sorted") {
+TEST_CASE(
+    "Store: Select with every matcher type and Prometheus's empty-value semantics returns sorted "
+    "series") {
   Store store;
   auto app = store.NewAppender();
   const std::vector<Labels> series = {
@@ -495,7 +494,7 @@ TEST_CASE("Store: Select over many series agrees with a brute-force scan") {
   }
 }
 
-TEST_CASE("Store: readers, two appenders and Collect run concurrently") {
+TEST_CASE("Store: readers and two appenders and Collect run concurrently") {
   // Meant for the sanitizer builds: any race or lifetime error shows up there.
   Store store(StoreOptions{Duration::Seconds(30)});
   std::atomic<int> writing{2};
