@@ -91,7 +91,9 @@ class Store;
 
 // A batch of writes that becomes visible at once on Commit(); Rollback() (or
 // destruction without Commit) discards the samples, not the series created.
-// Must not outlive its Store.
+// Must not outlive its Store. Append() takes no lock (a few ns); Commit()
+// holds the exclusive lock for the batch (~50 ns a sample); several
+// Appenders may work at once and their Commits take turns.
 class Appender {
  public:
   Appender(Appender&&) noexcept;
@@ -100,7 +102,8 @@ class Appender {
   Appender& operator=(const Appender&) = delete;
   ~Appender();
 
-  // The series for labels, created if new. Labels must be non-empty.
+  // The series for labels, created if new (visible to Selects at once, with
+  // no samples yet). Empty labels give an invalid ref.
   SeriesRef GetOrCreate(const core::Labels& labels);
   // Buffers one sample. Returns false iff ref was never valid or has been
   // collected; the caller resolves the labels again.
@@ -128,11 +131,14 @@ class View {
 
   // Series matching all matchers, in ascending order of Labels. At least one
   // matcher must not match "" (as in Prometheus), else InvalidArgument.
+  // Cost: the first Select after new series merges them into label order
+  // (O(series) plus O(new log series) label comparisons); later ones do not.
   core::Result<std::vector<SeriesRef>> Select(std::span<const Matcher> matchers) const;
-  // Valid for the life of the View.
+  // Valid for the life of the View; empty for a ref that is not live.
   const core::Labels& labels(SeriesRef ref) const;
   // Clears *out and fills it with the samples in (mint_ms, maxt_ms], oldest
-  // first, stale markers included (callers decide what they mean).
+  // first, stale markers included (callers decide what they mean); nothing
+  // for a ref that is not live.
   void Samples(SeriesRef ref, int64_t mint_ms, int64_t maxt_ms, std::vector<Sample>* out) const;
   // All label names / values of one name present in the store, sorted.
   std::vector<std::string> LabelNames() const;
@@ -154,13 +160,15 @@ class Store {
 
   Appender NewAppender();
   View NewView() const;
-  // Config reload: applies to samples appended from now on.
+  // Config reload: applies to samples appended and collected from now on.
   void SetRetention(core::Duration retention);
   // Drops samples older than (now - retention) and series left with no sample
-  // in that window or whose last sample is a stale marker older than it.
-  // Returns the number of series dropped. O(series).
+  // in that window (a stale marker is a sample: the series goes once it, too,
+  // is older). A series created without samples is spared once: its first
+  // batch may be on the way. Retention 0 drops nothing. Returns the number of
+  // series dropped. O(series), under the exclusive lock.
   size_t Collect(int64_t now_ms);
-  StoreStats Stats() const;
+  StoreStats Stats() const;  // O(series)
 
  private:
   friend class Appender;
