@@ -11,9 +11,11 @@
 #include <thread>
 
 #include "app/config.h"
+#include "app/decision_loop.h"
 #include "app/demo_platform.h"
 #include "http/api.h"
 #include "http/http.h"
+#include "http/scaler_api.h"
 #include "publish/publish.h"
 #include "sources/sources.h"
 #include "store/store.h"
@@ -120,6 +122,15 @@ class Service {
     if (!scrapes.ok()) return scrapes.status().WithContext(config_.file);
     scrapes_ = std::move(*scrapes);
     if (Status s = SetDemo(config_.demo); !s.ok()) return s;
+    DecisionLoopOptions dopts;
+    dopts.storage_path = options_.storage_path;
+    dopts.external_url = ExternalUrl(options_);
+    dopts.holder = Hostname() + ":" + std::to_string(getpid());
+    Result<std::unique_ptr<DecisionLoop>> decisions =
+        DecisionLoop::Create(config_, dopts, &store_, &clock_, &log_, &metrics_.registry());
+    if (!decisions.ok()) return decisions.status().WithContext(config_.file);
+    decisions_ = std::move(*decisions);
+    http::AddScalerRoutes(decisions_->Api(), &router_);
 
     http::ApiOptions api;
     api.store = &store_;
@@ -147,6 +158,7 @@ class Service {
     metrics_.RecordReload(true, clock_.Now());
 
     scrape_thread_ = std::thread([this] { scrapes_->Run(stop_scrapes_); });
+    decisions_->Start();
     log_.Info("Listening on",
               {{"address", options_.listen_address}, {"port", std::to_string(server_->port())}});
     log_.Info("Server is ready to receive web requests.");
@@ -185,6 +197,7 @@ class Service {
   }
 
   void Stop() {
+    if (decisions_) decisions_->Stop();
     stop_scrapes_ = true;
     if (scrape_thread_.joinable()) scrape_thread_.join();
     server_.reset();
@@ -217,6 +230,7 @@ class Service {
       auto check = sources::ScrapeManager::Create(next->scrape_configs, &scratch, &clock_);
       if (!check.ok()) return check.status().WithContext(next->file);
     }
+    if (Status s = decisions_->Reload(*next); !s.ok()) return s;
     if (Status s = SetDemo(next->demo); !s.ok()) return s;
     if (Status s = scrapes_->ApplyConfig(next->scrape_configs); !s.ok()) return s;
     store_.SetRetention(StoreRetention(*next));
@@ -242,6 +256,7 @@ class Service {
   }
 
   void RefreshMetrics() {
+    if (decisions_) decisions_->RefreshMetrics();
     metrics_.UpdateTargets(Reports(scrapes_->Targets()));
     const store::StoreStats stats = store_.Stats();
     metrics_.UpdateStore({stats.series, stats.samples, stats.bytes});
@@ -261,6 +276,7 @@ class Service {
   std::thread scrape_thread_;
   std::atomic<bool> ready_{false};
   std::unique_ptr<DemoExporter> demo_;
+  std::unique_ptr<DecisionLoop> decisions_;
   http::Router router_;
   std::unique_ptr<http::Server> server_;
 };

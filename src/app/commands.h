@@ -25,6 +25,19 @@ int CheckMetrics(const std::string& path, std::string_view format, std::istream&
 // exit 1 when any case fails.
 int TestPromql(const std::vector<std::string>& files, std::ostream& out);
 
+// Loads rule files like `promtool check rules`: the rule count, or the
+// file:line:col of the first error.
+int CheckRules(const std::vector<std::string>& files, std::ostream& out, std::ostream& err);
+
+// Runs rule unit tests (docs/rules.md): exit 1 when a check fails.
+int TestRules(const std::vector<std::string>& files, std::ostream& out);
+
+// Evaluates expr at time (RFC 3339 or Unix seconds; "" = now) over one
+// scrape of a URL or the samples of an exposition file (source), or over no
+// data when source is "".
+int Eval(const std::string& expr, const std::string& source, const std::string& time,
+         std::ostream& out, std::ostream& err);
+
 // The placeholder for a command another part of amas-scaler will provide.
 int NotImplemented(std::string_view command, std::ostream& err);
 

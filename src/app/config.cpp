@@ -1,18 +1,24 @@
 #include "app/config.h"
 
+#include <glob.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
-#include "app/yaml_reader.h"
+#include "promql/ast.h"
+#include "rules/yaml_reader.h"
 
 namespace amas::app {
 namespace {
 
 using core::Result;
 using core::Status;
+using rules::MapReader;
+using rules::YamlNode;
 
 std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
@@ -282,6 +288,252 @@ class Loader {
   std::string dir_;
 };
 
+
+// Reads a secret file's content (trailing newline trimmed), naming the field.
+Result<std::string> ReadSecret(const YamlNode& at, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return at.Error("cannot read " + Quote(path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string v = text.str();
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+  return v;
+}
+
+// The longest time range an expression reads back from its evaluation time.
+int64_t LookbackMs(const promql::Expr& e) {
+  int64_t longest = 0;
+  auto sub = [&](const promql::ExprPtr& p) {
+    if (p) longest = std::max(longest, LookbackMs(*p));
+  };
+  if (const auto* m = e.as<promql::MatrixSelector>()) {
+    longest = m->range_ms + std::max<int64_t>(0, m->selector.offset_ms);
+  } else if (const auto* v = e.as<promql::VectorSelector>()) {
+    longest = std::max<int64_t>(0, v->offset_ms);
+  } else if (const auto* q = e.as<promql::SubqueryExpr>()) {
+    longest = q->range_ms + std::max<int64_t>(0, q->offset_ms) + LookbackMs(*q->expr);
+  } else if (const auto* c = e.as<promql::Call>()) {
+    for (const auto& a : c->args) sub(a);
+  } else if (const auto* a = e.as<promql::AggregateExpr>()) {
+    sub(a->expr);
+    sub(a->param);
+  } else if (const auto* b = e.as<promql::BinaryExpr>()) {
+    sub(b->lhs);
+    sub(b->rhs);
+  } else if (const auto* u = e.as<promql::UnaryExpr>()) {
+    sub(u->expr);
+  } else if (const auto* p = e.as<promql::ParenExpr>()) {
+    sub(p->expr);
+  }
+  return longest;
+}
+
+Status ReadAlerting(const YamlNode& node, AlertingConfig* out) {
+  MapReader r(node);
+  r.Duration("resend_delay", &out->resend_delay);
+  r.Bool("send_recommendations", &out->send_recommendations);
+  if (auto ams = r.Get("alertmanagers")) {
+    auto elems = ams->Elements();
+    if (!elems.ok()) return elems.status();
+    for (const YamlNode& e : *elems) {
+      MapReader a(e);
+      std::string scheme = "http", prefix;
+      a.String("scheme", &scheme);
+      a.String("path_prefix", &prefix);
+      if (a.ok() && scheme != "http" && scheme != "https") {
+        a.Fail(e.Error("scheme must be http or https, got " + Quote(scheme)));
+      }
+      if (auto statics = a.Get("static_configs")) {
+        auto groups = statics->Elements();
+        if (!groups.ok()) return groups.status();
+        for (const YamlNode& g : *groups) {
+          MapReader gr(g);
+          std::vector<std::string> targets;
+          gr.StringList("targets", &targets);
+          if (Status s = gr.Finish(); !s.ok()) return s;
+          for (const std::string& t : targets) out->alertmanagers.push_back(scheme + "://" + t + prefix);
+        }
+      }
+      if (Status s = a.Finish(); !s.ok()) return s;
+    }
+  }
+  return r.Finish();
+}
+
+Status ReadWebhooks(const YamlNode& node, const std::string& dir,
+                    std::vector<publish::WebhookEndpoint>* out) {
+  auto elems = node.Elements();
+  if (!elems.ok()) return elems.status();
+  std::set<std::string> names;
+  for (const YamlNode& e : *elems) {
+    MapReader r(e);
+    publish::WebhookEndpoint w;
+    r.String("name", &w.name, true);
+    r.String("url", &w.url, true);
+    std::string secret_file, dead_letter_file, ca_file;
+    r.String("secret_file", &secret_file);
+    r.Duration("timeout", &w.timeout);
+    int64_t attempts = w.max_attempts, queue = static_cast<int64_t>(w.max_queue);
+    r.Int("max_attempts", &attempts);
+    r.Int("max_queue", &queue);
+    r.StringList("events", &w.kinds);
+    r.StringList("targets", &w.targets);
+    r.String("dead_letter_file", &dead_letter_file);
+    if (auto tls = r.Get("tls_config")) {
+      MapReader t(*tls);
+      t.String("ca_file", &ca_file);
+      if (Status s = t.Finish(); !s.ok()) return s;
+    }
+    if (Status s = r.Finish(); !s.ok()) return s;
+    if (w.url.rfind("http://", 0) != 0 && w.url.rfind("https://", 0) != 0) {
+      return e.Error("url must start with http:// or https://, got " + Quote(w.url));
+    }
+    if (attempts < 1 || attempts > 100 || queue < 1) {
+      return e.Error("max_attempts must be in [1, 100] and max_queue >= 1");
+    }
+    for (const std::string& k : w.kinds) {
+      if (k != "recommendation" && k != "action_started" && k != "action_succeeded" &&
+          k != "action_failed") {
+        return e.Error("unknown event " + Quote(k) +
+                       " (recommendation, action_started, action_succeeded, action_failed)");
+      }
+    }
+    if (!names.insert(w.name).second) return e.Error("webhook " + Quote(w.name) + " is defined twice");
+    w.max_attempts = static_cast<int>(attempts);
+    w.max_queue = static_cast<size_t>(queue);
+    if (!secret_file.empty()) {
+      Result<std::string> secret = ReadSecret(e, Resolve(dir, secret_file));
+      if (!secret.ok()) return secret.status();
+      w.secret = std::move(*secret);
+    }
+    if (!dead_letter_file.empty()) w.dead_letter_path = Resolve(dir, dead_letter_file);
+    if (!ca_file.empty()) w.tls_ca_file = Resolve(dir, ca_file);
+    out->push_back(std::move(w));
+  }
+  return Status();
+}
+
+Status ReadReceiver(const YamlNode& node, const std::string& dir, ReceiverConfig* out) {
+  MapReader r(node);
+  std::string token_file;
+  r.String("bearer_token_file", &token_file);
+  r.Bytes("max_body_size", &out->max_body_bytes);
+  std::string password_file;
+  if (auto basic = r.Get("basic_auth")) {
+    MapReader b(*basic);
+    b.String("username", &out->basic_auth_username, true);
+    b.String("password_file", &password_file, true);
+    if (Status s = b.Finish(); !s.ok()) return s;
+  }
+  if (Status s = r.Finish(); !s.ok()) return s;
+  if (!token_file.empty()) {
+    Result<std::string> t = ReadSecret(node, Resolve(dir, token_file));
+    if (!t.ok()) return t.status();
+    out->bearer_token = std::move(*t);
+  }
+  if (!password_file.empty()) {
+    Result<std::string> p = ReadSecret(node, Resolve(dir, password_file));
+    if (!p.ok()) return p.status();
+    out->basic_auth_password = std::move(*p);
+  }
+  if (out->max_body_bytes <= 0) return node.Error("max_body_size must be > 0");
+  return Status();
+}
+
+Status ReadState(const YamlNode& node, const std::string& dir, StateConfig* out) {
+  MapReader r(node);
+  r.Duration("outage_tolerance", &out->outage_tolerance);
+  if (auto redis = r.Get("redis")) {
+    MapReader m(*redis);
+    std::string password_file;
+    m.String("address", &out->redis_address, true);
+    m.String("password_file", &password_file);
+    m.String("key_prefix", &out->key_prefix);
+    if (Status s = m.Finish(); !s.ok()) return s;
+    if (out->redis_address.find(':') == std::string::npos) {
+      return redis->Error("address must be host:port, got " + Quote(out->redis_address));
+    }
+    if (!password_file.empty()) {
+      Result<std::string> p = ReadSecret(*redis, Resolve(dir, password_file));
+      if (!p.ok()) return p.status();
+      out->redis_password = std::move(*p);
+    }
+  }
+  if (auto lease = r.Get("lease")) {
+    MapReader m(*lease);
+    m.Duration("duration", &out->lease_duration);
+    if (Status s = m.Finish(); !s.ok()) return s;
+    if (out->lease_duration < core::Duration::Seconds(1)) {
+      return lease->Error("duration must be at least 1s");
+    }
+  }
+  return r.Finish();
+}
+
+Status ReadDatasources(const YamlNode& node, const std::string& dir,
+                       std::vector<RemoteDatasource>* out) {
+  auto elems = node.Elements();
+  if (!elems.ok()) return elems.status();
+  for (const YamlNode& e : *elems) {
+    MapReader r(e);
+    RemoteDatasource d;
+    r.String("name", &d.name, true);
+    r.String("url", &d.api.url, true);
+    r.Duration("timeout", &d.api.timeout);
+    int64_t attempts = d.api.max_attempts;
+    r.Int("max_attempts", &attempts);
+    r.String("bearer_token_file", &d.api.bearer_token_file);
+    if (auto basic = r.Get("basic_auth")) {
+      MapReader b(*basic);
+      b.String("username", &d.api.basic_auth_username, true);
+      b.String("password_file", &d.api.basic_auth_password_file, true);
+      if (Status s = b.Finish(); !s.ok()) return s;
+    }
+    if (auto tls = r.Get("tls_config")) {
+      MapReader t(*tls);
+      t.String("ca_file", &d.api.tls_ca_file);
+      t.Bool("insecure_skip_verify", &d.api.tls_insecure_skip_verify);
+      if (Status s = t.Finish(); !s.ok()) return s;
+    }
+    if (Status s = r.Finish(); !s.ok()) return s;
+    d.api.max_attempts = static_cast<int>(std::clamp<int64_t>(attempts, 1, 20));
+    d.api.bearer_token_file = Resolve(dir, d.api.bearer_token_file);
+    d.api.basic_auth_password_file = Resolve(dir, d.api.basic_auth_password_file);
+    d.api.tls_ca_file = Resolve(dir, d.api.tls_ca_file);
+    if (auto api = sources::PrometheusApi::Create(d.api); !api.ok()) {
+      return e.Error(api.status().message());
+    }
+    for (const RemoteDatasource& other : *out) {
+      if (other.name == d.name) return e.Error("datasource " + Quote(d.name) + " is defined twice");
+    }
+    out->push_back(std::move(d));
+  }
+  return Status();
+}
+
+// rule_files entries are globs relative to the config file, as in Prometheus.
+Result<std::vector<std::string>> ExpandRuleFiles(const YamlNode& node, const std::string& dir) {
+  std::vector<std::string> out;
+  auto elems = node.Elements();
+  if (!elems.ok()) return elems.status();
+  for (const YamlNode& e : *elems) {
+    Result<std::string> pattern = e.AsString();
+    if (!pattern.ok()) return pattern.status();
+    const std::string full = Resolve(dir, *pattern);
+    glob_t g{};
+    const int rc = glob(full.c_str(), 0, nullptr, &g);
+    if (rc == GLOB_NOMATCH && full.find_first_of("*?[") == std::string::npos) {
+      globfree(&g);
+      return e.Error("rule file " + Quote(full) + " does not exist");
+    }
+    for (size_t i = 0; rc == 0 && i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+    globfree(&g);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 }  // namespace
 
 Result<Config> LoadConfig(std::string_view yaml, const std::string& file) {
@@ -309,14 +561,53 @@ Result<Config> LoadConfig(std::string_view yaml, const std::string& file) {
       cfg.scrape_configs.push_back(std::move(*sc));
     }
   }
-  for (const char* later :
-       {"rule_files", "scale_targets", "remote_datasources", "alerting", "webhooks", "state"}) {
-    top.Unsupported(later);
+  const std::string dir = std::filesystem::path(file).parent_path().string();
+  if (auto rf = top.Get("rule_files"); rf && top.ok()) {
+    Result<std::vector<std::string>> files = ExpandRuleFiles(*rf, dir);
+    if (!files.ok()) return files.status();
+    cfg.rule_files = std::move(*files);
   }
+  if (auto st = top.Get("scale_targets"); st && top.ok()) {
+    Result<std::vector<ScaleTargetConfig>> targets = ReadScaleTargets(*st);
+    if (!targets.ok()) return targets.status();
+    cfg.scale_targets = std::move(*targets);
+  }
+  if (auto ds = top.Get("remote_datasources"); ds && top.ok()) {
+    top.Fail(ReadDatasources(*ds, dir, &cfg.remote_datasources));
+  }
+  if (auto al = top.Get("alerting"); al && top.ok()) top.Fail(ReadAlerting(*al, &cfg.alerting));
+  if (auto wh = top.Get("webhooks"); wh && top.ok()) top.Fail(ReadWebhooks(*wh, dir, &cfg.webhooks));
+  if (auto rc = top.Get("alertmanager_receiver"); rc && top.ok()) {
+    top.Fail(ReadReceiver(*rc, dir, &cfg.receiver));
+  }
+  if (auto state = top.Get("state"); state && top.ok()) top.Fail(ReadState(*state, dir, &cfg.state));
+  top.Bool("dry_run", &cfg.dry_run);
   if (top.Present("demo")) {
     if (auto demo = top.Get("demo")) top.Fail(loader.Demo(*demo, &cfg.demo));
   }
   if (Status s = top.Finish(); !s.ok()) return s;
+
+  // Rules load with the config: `check config` and a reload see their errors.
+  Result<rules::RuleSet> rule_set = rules::LoadFiles(cfg.rule_files);
+  if (!rule_set.ok()) return rule_set.status();
+  cfg.rule_set = std::move(*rule_set);
+  std::set<std::string> targets, datasources;
+  for (const ScaleTargetConfig& t : cfg.scale_targets) targets.insert(t.target.name);
+  for (const RemoteDatasource& d : cfg.remote_datasources) datasources.insert(d.name);
+  for (const rules::Group& g : cfg.rule_set.groups) {
+    if (!g.datasource.empty() && !datasources.contains(g.datasource)) {
+      return Status::InvalidArgument(g.file + ": group " + Quote(g.name) +
+                                     " uses datasource " + Quote(g.datasource) +
+                                     ", which remote_datasources does not define");
+    }
+    for (const rules::Rule& r : g.rules) {
+      if (r.kind == rules::Rule::Kind::kScale && !targets.contains(r.target)) {
+        return Status::InvalidArgument(r.file + ":" + std::to_string(r.line) + ": scale rule " +
+                                       Quote(r.name) + " names scale target " + Quote(r.target) +
+                                       ", which scale_targets does not define");
+      }
+    }
+  }
   return cfg;
 }
 
@@ -340,11 +631,22 @@ std::string RedactSecrets(std::string_view yaml) {
   }
 }
 
-core::Duration StoreRetention(const Config&) {
-  // TODO(app): add the longest rule window once rule files load (rules/).
+core::Duration StoreRetention(const Config& config) {
+  int64_t longest_ms = 0;
+  auto consider = [&](const promql::ExprPtr& e) {
+    if (e) longest_ms = std::max(longest_ms, LookbackMs(*e));
+  };
+  for (const rules::Group& g : config.rule_set.groups) {
+    for (const rules::Rule& r : g.rules) consider(r.expr);
+  }
+  for (const ScaleTargetConfig& t : config.scale_targets) {
+    for (const std::string* text : {&t.current_expr, &t.ready_when}) {
+      if (text->empty()) continue;
+      if (auto e = promql::Parse(*text); e.ok()) consider(*e);
+    }
+  }
   const core::Duration lookback = core::Duration::Minutes(5);
-  const core::Duration longest_window;
-  return std::max(core::Duration::Minutes(15), lookback + longest_window);
+  return std::max(core::Duration::Minutes(15), lookback + core::Duration::Millis(longest_ms));
 }
 
 }  // namespace amas::app

@@ -36,6 +36,10 @@ Status SetFlag(std::string_view name, std::string_view value, Command* cmd) {
                                      std::string(value) + "\"");
     }
     cmd->format = value;
+  } else if (name == "source" && cmd->kind == Kind::kEval) {
+    cmd->source = value;
+  } else if (name == "time" && cmd->kind == Kind::kEval) {
+    cmd->time = value;
   } else {
     return Status::InvalidArgument("unknown long flag '--" + std::string(name) + "'");
   }
@@ -132,6 +136,12 @@ Result<Command> ParseArgs(const std::vector<std::string_view>& args) {
   if (cmd.kind == Kind::kTestPromql && cmd.files.empty()) {
     return Status::InvalidArgument("test promql: expected at least one .test file");
   }
+  if ((cmd.kind == Kind::kCheckRules || cmd.kind == Kind::kTestRules) && cmd.files.empty()) {
+    return Status::InvalidArgument(cmd.name + ": expected at least one file");
+  }
+  if (cmd.kind == Kind::kEval && cmd.files.size() != 1) {
+    return Status::InvalidArgument("eval: expected one expression");
+  }
   if (cmd.kind == Kind::kCheckMetrics && cmd.files.size() > 1) {
     return Status::InvalidArgument("check metrics: expected at most one file (or - for stdin)");
   }
@@ -161,10 +171,11 @@ Commands (without one, amas-scaler serves):
   check config FILE...           Check config files; exit 1 on the first error.
   check metrics [FILE|-]         Parse an exposition (default stdin); --format=text
                                  or openmetrics, else sniffed from "# EOF".
-  check rules FILE...            Check rule files.               (not implemented yet)
+  check rules FILE...            Check rule files.
   test promql FILE...            Run promqltest scripts (*.test); exit 1 if a case fails.
-  test rules FILE...             Run rule unit tests.            (not implemented yet)
-  eval EXPR                      Evaluate a PromQL expression.   (not implemented yet)
+  test rules FILE...             Run rule unit tests.
+  eval EXPR [--source URL|FILE] [--time T]
+                                 Evaluate PromQL over one scrape of URL or FILE.
   backtest                       Replay recorded metrics.        (not implemented yet)
 )";
 }

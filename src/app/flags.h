@@ -32,6 +32,8 @@ struct Command {
   std::vector<std::string> files;  // positional arguments after the subcommand
   std::string format;              // check metrics --format
   std::string name;                // "check rules", ... for messages
+  std::string source;              // eval --source: a URL to scrape once, or an exposition file
+  std::string time;                // eval --time: RFC 3339 or Unix seconds; "" = now
 };
 
 // args excludes the program name.

@@ -39,8 +39,11 @@ int main(int argc, char** argv) {
     case Command::Kind::kTestPromql:
       return amas::app::TestPromql(cmd->files, std::cout);
     case Command::Kind::kCheckRules:
+      return amas::app::CheckRules(cmd->files, std::cout, std::cerr);
     case Command::Kind::kTestRules:
+      return amas::app::TestRules(cmd->files, std::cout);
     case Command::Kind::kEval:
+      return amas::app::Eval(cmd->files[0], cmd->source, cmd->time, std::cout, std::cerr);
     case Command::Kind::kBacktest:
       return amas::app::NotImplemented(cmd->name, std::cerr);
     case Command::Kind::kServe:

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "app/scale_config.h"
 #include "decide/decide.h"
 #include "rules/rules.h"
 
@@ -26,11 +27,6 @@ struct RuleTestCounts {
 
 RuleTestCounts RunRuleTests(const std::vector<std::string>& paths, std::ostream& out);
 
-// How the service turns a scale rule's vote into decide's input: no data
-// leaves the value unset, step/targets/on_missing come from the rule. The
-// Verdict borrows rule.name. Meant to be the one mapping: scaler.cpp's
-// ToVerdict is the same and should call this.
-decide::Verdict VerdictFromVote(const rules::Rule& rule, const rules::ScaleVote& vote);
 
 }  // namespace amas::app
 

@@ -272,4 +272,45 @@ Result<std::vector<ScaleTargetConfig>> ReadScaleTargets(const YamlNode& node) {
   return out;
 }
 
+decide::Verdict VerdictFromVote(const rules::Rule& rule, const rules::ScaleVote& vote) {
+  decide::Verdict v;
+  v.rule = rule.name;
+  if (vote.kind != rules::ScaleVote::Kind::kNoData) v.value = vote.value;
+  switch (vote.kind) {
+    case rules::ScaleVote::Kind::kUp:
+      v.vote = decide::Vote::kUp;
+      break;
+    case rules::ScaleVote::Kind::kDown:
+      v.vote = decide::Vote::kDown;
+      break;
+    default:
+      v.vote = decide::Vote::kHold;
+      break;
+  }
+  if (rule.step) {
+    v.step =
+        decide::Step{rule.step->type == rules::Step::Type::kPods ? decide::PolicyType::kPods
+                                                                 : decide::PolicyType::kPercent,
+                     rule.step->value};
+  }
+  v.target_value = rule.target_value;
+  v.target_average_value = rule.target_average_value;
+  switch (rule.on_missing.kind) {
+    case rules::OnMissing::Kind::kBlockScaleDown:
+      v.on_missing = decide::OnMissing::kBlockScaleDown;
+      break;
+    case rules::OnMissing::Kind::kHold:
+      v.on_missing = decide::OnMissing::kHold;
+      break;
+    case rules::OnMissing::Kind::kScaleTo:
+      v.on_missing = decide::OnMissing::kScaleTo;
+      break;
+    case rules::OnMissing::Kind::kIgnore:
+      v.on_missing = decide::OnMissing::kIgnore;
+      break;
+  }
+  v.scale_to = rule.on_missing.scale_to;
+  return v;
+}
+
 }  // namespace amas::app

@@ -14,6 +14,7 @@
 #include "act/executor.h"
 #include "core/core.h"
 #include "decide/decide.h"
+#include "rules/rules.h"
 #include "rules/yaml_reader.h"
 
 namespace amas::app {
@@ -57,6 +58,10 @@ struct ScaleTargetConfig {
   bool dry_run = false;
   act::DriftPolicy drift = act::DriftPolicy::kReport;
 };
+
+// How one scale rule's vote this round becomes decide's input: the vote or
+// proportional proposal, its step and what missing data means.
+decide::Verdict VerdictFromVote(const rules::Rule& rule, const rules::ScaleVote& vote);
 
 // Reads the `scale_targets` list (node may be null: no targets).
 core::Result<std::vector<ScaleTargetConfig>> ReadScaleTargets(const rules::YamlNode& node);

@@ -22,21 +22,41 @@ using core::Result;
 using core::Status;
 using core::Time;
 
-// Rules evaluated against our own store. A View per query: the sink appends
-// between rules, and a thread must not hold a View while it appends.
+// Rules evaluated against our own store. Within a round that writes no
+// recorded series, every rule shares one View and one QueryCache (selectors
+// resolved once, identical rate() calls computed once); otherwise each rule
+// gets a fresh View, so it sees what earlier rules of its group recorded.
 class LocalQuerier : public rules::Querier {
  public:
   LocalQuerier(const store::Store* store, const promql::Engine* engine)
       : store_(store), engine_(engine) {}
   Result<promql::Value> Query(const rules::Rule& rule, Time t) override {
     if (rule.expr == nullptr) return Status::Internal("rule " + rule.name + " has no parsed expression");
+    if (round_view_ && round_time_ == t) {
+      auto r = engine_->InstantQuery(*rule.expr, *round_view_, t, round_cache_.get());
+      if (!r.ok()) return r.status();
+      return std::move(r->value);
+    }
     store::View view = store_->NewView();
     return engine_->Instant(*rule.expr, view, t);
+  }
+  // The caller must not append to the store until EndRound().
+  void BeginRound(Time t) {
+    round_view_ = std::make_unique<store::View>(store_->NewView());
+    round_cache_ = std::make_unique<promql::QueryCache>(*round_view_, t);
+    round_time_ = t;
+  }
+  void EndRound() {
+    round_cache_.reset();  // before the View it points into
+    round_view_.reset();
   }
 
  private:
   const store::Store* store_;
   const promql::Engine* engine_;
+  std::unique_ptr<store::View> round_view_;
+  std::unique_ptr<promql::QueryCache> round_cache_;
+  Time round_time_;
 };
 
 class RemoteQuerier : public rules::Querier {
@@ -50,7 +70,8 @@ class RemoteQuerier : public rules::Querier {
   RemoteQuery query_;
 };
 
-// Recorded series and ALERTS go to the store, one commit per rule.
+// Recorded series and ALERTS go to the store, one commit per rule, or one
+// at the end of the round while a shared View is open (deferred).
 class StoreSink : public rules::SampleSink {
  public:
   explicit StoreSink(store::Store* store) : store_(store) {}
@@ -58,6 +79,10 @@ class StoreSink : public rules::SampleSink {
     pending_.push_back({labels, t_ms, value});
   }
   void Flush() override {
+    if (!deferred_) Commit();
+  }
+  void set_deferred(bool deferred) { deferred_ = deferred; }
+  void Commit() {
     if (pending_.empty()) return;
     store::Appender app = store_->NewAppender();
     for (const auto& p : pending_) app.Append(app.GetOrCreate(p.labels), p.t_ms, p.value);
@@ -73,38 +98,13 @@ class StoreSink : public rules::SampleSink {
   };
   store::Store* store_;
   std::vector<Pending> pending_;
+  bool deferred_ = false;
 };
 
 class RealSleeper : public act::Sleeper {
  public:
   void Sleep(Duration d) override { std::this_thread::sleep_for(std::chrono::milliseconds(d.millis())); }
 };
-
-decide::Verdict ToVerdict(const rules::Rule& rule, const rules::ScaleVote& vote) {
-  decide::Verdict v;
-  v.rule = rule.name;
-  if (vote.kind != rules::ScaleVote::Kind::kNoData) v.value = vote.value;
-  switch (vote.kind) {
-    case rules::ScaleVote::Kind::kUp: v.vote = decide::Vote::kUp; break;
-    case rules::ScaleVote::Kind::kDown: v.vote = decide::Vote::kDown; break;
-    default: v.vote = decide::Vote::kHold;
-  }
-  if (rule.step) {
-    v.step = decide::Step{rule.step->type == rules::Step::Type::kPods ? decide::PolicyType::kPods
-                                                                      : decide::PolicyType::kPercent,
-                          rule.step->value};
-  }
-  v.target_value = rule.target_value;
-  v.target_average_value = rule.target_average_value;
-  switch (rule.on_missing.kind) {
-    case rules::OnMissing::Kind::kBlockScaleDown: v.on_missing = decide::OnMissing::kBlockScaleDown; break;
-    case rules::OnMissing::Kind::kHold: v.on_missing = decide::OnMissing::kHold; break;
-    case rules::OnMissing::Kind::kScaleTo: v.on_missing = decide::OnMissing::kScaleTo; break;
-    case rules::OnMissing::Kind::kIgnore: v.on_missing = decide::OnMissing::kIgnore; break;
-  }
-  v.scale_to = rule.on_missing.scale_to;
-  return v;
-}
 
 std::string DescribeThreshold(const rules::Threshold& t) {
   std::string s = (t.op == rules::Threshold::Op::kAbove ? "above " : "below ") +
@@ -130,6 +130,8 @@ struct Scaler::Impl {
   struct GroupRuntime {
     std::unique_ptr<rules::GroupEvaluator> evaluator;
     std::unique_ptr<rules::Querier> querier;
+    LocalQuerier* local = nullptr;  // querier, when it reads our store
+    bool has_recording_rules = false;
     Duration interval;
     Time next_due;
     GroupCounters counters;
@@ -170,6 +172,7 @@ struct Scaler::Impl {
   mutable std::mutex report_mu;
   std::vector<TargetReport> reports;
   std::vector<RuleGroupReport> group_reports;
+  std::map<std::string, GroupCounters> group_stats;
 
   // Action workers: at most one job queued per target; a newer one replaces it.
   std::mutex job_mu;
@@ -285,7 +288,17 @@ struct Scaler::Impl {
       g.counters.missed += static_cast<uint64_t>(late);
       g.next_due = g.next_due + g.interval * (late + 1);
       const Time started = clock->Now();
+      const bool shared_view = g.local != nullptr && !g.has_recording_rules;
+      if (shared_view) {
+        g.local->BeginRound(now);
+        sink.set_deferred(true);
+      }
       rules::GroupResult result = g.evaluator->Eval(*g.querier, sink, now);
+      if (shared_view) {
+        g.local->EndRound();
+        sink.set_deferred(false);
+        sink.Commit();
+      }
       g.last_duration = clock->Now() - started;
       g.last_evaluation = now;
       ++g.counters.iterations;
@@ -303,7 +316,8 @@ struct Scaler::Impl {
           if (r.kind == rules::Rule::Kind::kScale && r.name == vote.rule && r.target == vote.target) rule = &r;
         }
         TargetRuntime& rt = targets[it->second];
-        rt.votes[group.name + "/" + vote.rule] = VoteEntry{rule, group.name, std::move(vote)};
+        const std::string key = group.name + "/" + vote.rule;
+        rt.votes[key] = VoteEntry{rule, group.name, std::move(vote)};
         touched->insert(it->second);
       }
     }
@@ -344,7 +358,7 @@ struct Scaler::Impl {
 
     std::vector<decide::Verdict> verdicts;
     for (const auto& [key, entry] : rt.votes) {
-      if (entry.rule != nullptr) verdicts.push_back(ToVerdict(*entry.rule, entry.vote));
+      if (entry.rule != nullptr) verdicts.push_back(VerdictFromVote(*entry.rule, entry.vote));
       RuleReport rr;
       rr.group = entry.group;
       rr.vote = entry.vote;
@@ -427,8 +441,11 @@ struct Scaler::Impl {
       r.interval = g.interval;
       out.push_back(std::move(r));
     }
+    std::map<std::string, GroupCounters> stats;
+    for (const GroupRuntime& g : groups) stats[g.evaluator->group().name] = g.counters;
     std::lock_guard<std::mutex> lock(report_mu);
     group_reports = std::move(out);
+    group_stats = std::move(stats);
   }
 };
 
@@ -494,8 +511,11 @@ Result<std::unique_ptr<Scaler>> Scaler::Create(std::vector<ScaleTargetConfig> ta
     }
     Impl::GroupRuntime gr;
     gr.interval = g.interval > Duration() ? g.interval : im.options.evaluation_interval;
+    for (const rules::Rule& r : g.rules) gr.has_recording_rules |= r.kind == rules::Rule::Kind::kRecord;
     if (g.datasource.empty()) {
-      gr.querier = std::make_unique<LocalQuerier>(store, &im.engine);
+      auto local = std::make_unique<LocalQuerier>(store, &im.engine);
+      gr.local = local.get();
+      gr.querier = std::move(local);
     } else {
       auto ds = datasources.find(g.datasource);
       if (ds == datasources.end()) {
@@ -566,9 +586,8 @@ std::vector<RuleGroupReport> Scaler::RuleGroups() const {
 std::map<act::ActionLog::Key, uint64_t> Scaler::ActionCounts() const { return impl_->log->Counts(); }
 
 std::map<std::string, Scaler::GroupCounters> Scaler::GroupStats() const {
-  std::map<std::string, GroupCounters> out;
-  for (const auto& g : impl_->groups) out[g.evaluator->group().name] = g.counters;
-  return out;
+  std::lock_guard<std::mutex> lock(impl_->report_mu);
+  return impl_->group_stats;
 }
 
 // The state document: {"version":1,"saved_at_ms":..,"rules":[..],"targets":{..}}.

@@ -23,55 +23,17 @@
 #include "decide/decide.h"
 #include "promql/promql.h"
 #include "publish/events.h"
+#include "publish/reports.h"
 #include "rules/rules.h"
 #include "store/store.h"
 
 namespace amas::app {
 
-// What /api/v1/scale_targets shows for one rule of a target.
-struct RuleReport {
-  std::string group;
-  rules::ScaleVote vote;
-  std::string threshold_up;    // "above 0.7 for 5m", "" when none
-  std::string threshold_down;  // "below 0.3 for 10m"
-  std::optional<double> up_value, down_value;
-  bool up_is_above = true, down_is_below = true;
-};
-
-struct DecisionReport {
-  core::Time at;
-  int32_t current = 0;
-  int32_t raw = 0;
-  int32_t desired = 0;
-  std::string limit;  // decide::LimitName
-  std::vector<std::string> why;
-};
-
-struct TargetReport {
-  std::string name;
-  std::string actuator;  // kind
-  int32_t min_replicas = 0;
-  int32_t max_replicas = 0;
-  bool paused = false, paused_scale_up = false, paused_scale_down = false, dry_run = false;
-  std::optional<int32_t> current;
-  std::string current_error;  // why current is unknown
-  std::optional<DecisionReport> last;
-  std::deque<DecisionReport> recent;  // newest last, bounded
-  std::vector<RuleReport> rules;
-  act::TargetState state;  // the executor's view: phase, drift, last action
-  std::string gate;        // ready_when outcome, "" when none
-};
-
-using ScaleEvent = publish::ScaleEvent;
-
-struct RuleGroupReport {
-  rules::Group group;
-  std::vector<rules::RuleHealth> health;
-  std::vector<std::vector<rules::Alert>> alerts;  // parallel to group.rules
-  core::Time last_evaluation;
-  core::Duration last_duration;
-  core::Duration interval;
-};
+using publish::DecisionReport;
+using publish::ScaleEvent;
+using publish::RuleGroupReport;
+using publish::RuleReport;
+using TargetReport = publish::ScaleTargetReport;
 
 // Hooks for metrics and webhooks (publish/). Called on the thread that
 // produced the fact: Tick()'s thread, or an action worker.

@@ -98,7 +98,10 @@ Result<promql::Vector> AsVector(promql::Value value) {
   return Status::InvalidArgument("rule result is not a vector or scalar");
 }
 
-std::string Seconds(core::Duration d) { return d.ToString(); }
+// " for 5m or more", or nothing when the condition needs no time.
+std::string ForClause(core::Duration hold) {
+  return hold > core::Duration() ? " for " + hold.ToString() + " or more" : "";
+}
 
 }  // namespace
 
@@ -296,8 +299,7 @@ struct GroupEvaluator::Impl {
       v.kind = ScaleVote::Kind::kUp;
       v.reason = "value " + FormatGoFloat(v.value) +
                  (rule.scale_up->op == Threshold::Op::kAbove ? " above " : " below ") +
-                 FormatGoFloat(rule.scale_up->value) + " for " +
-                 Seconds(rule.scale_up->hold) + " or more";
+                 FormatGoFloat(rule.scale_up->value) + ForClause(rule.scale_up->hold);
       return v;
     }
     const bool all_down = rule.scale_down && non_finite == 0 &&
@@ -310,8 +312,7 @@ struct GroupEvaluator::Impl {
       v.kind = ScaleVote::Kind::kDown;
       v.reason = "value " + FormatGoFloat(v.value) +
                  (rule.scale_down->op == Threshold::Op::kBelow ? " below " : " above ") +
-                 FormatGoFloat(rule.scale_down->value) + " for " +
-                 Seconds(rule.scale_down->hold) + " or more";
+                 FormatGoFloat(rule.scale_down->value) + ForClause(rule.scale_down->hold);
       return v;
     }
     v.kind = ScaleVote::Kind::kHold;

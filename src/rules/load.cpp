@@ -287,7 +287,7 @@ Result<Group> ReadGroup(const YamlNode& node, const std::string& file,
 
 Result<RuleSet> ParseRuleFile(std::string_view content, const std::string& file,
                               const LoadOptions& options) {
-  Result<YamlNode> root = YamlNode::Load(content, file);
+  Result<YamlNode> root = YamlNode::Parse(content, file);
   if (!root.ok()) return root.status();
   RuleSet set;
   if (root->IsNull()) return set;
