@@ -150,6 +150,7 @@ struct Scaler::Impl {
     decide::History history;
     std::map<std::string, VoteEntry> votes;  // by group/rule
     std::optional<int32_t> last_desired;
+    Time last_decided;  // targets no group touched are revisited every evaluation_interval
   };
   struct Job {
     size_t target;
@@ -557,13 +558,24 @@ void Scaler::Tick(Time now) {
   im.CollectDone();
   std::set<size_t> touched;
   im.EvaluateGroups(now, &touched);
-  for (size_t index : touched) im.DecideTarget(index, now);
+  // A target without rules (a fixed-size cluster) or whose groups are slow
+  // is still observed for drift and held inside its bounds.
+  for (size_t i = 0; i < im.targets.size(); ++i) {
+    if (now - im.targets[i].last_decided >= im.options.evaluation_interval) touched.insert(i);
+  }
+  for (size_t index : touched) {
+    im.targets[index].last_decided = now;
+    im.DecideTarget(index, now);
+  }
   im.PublishGroups();
 }
 
 Time Scaler::NextDue() const {
   Time next = Time::FromUnixMillis(INT64_MAX);
   for (const auto& g : impl_->groups) next = std::min(next, g.next_due);
+  for (const auto& t : impl_->targets) {
+    next = std::min(next, t.last_decided + impl_->options.evaluation_interval);
+  }
   return next;
 }
 
