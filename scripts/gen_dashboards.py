@@ -107,11 +107,16 @@ def decision_panels(sel):
               legend={0: "{{target}} {{rule}} {{direction}}"},
               extra={"options": {"mergeValues": True, "showValue": "never"}}),
         panel("Why scaling is limited",
-              [f"amas_scaler_scaling_limited{{{sel}}} == 1"], kind="state-timeline",
+              [f"amas_scaler_scaling_limited{{{sel}}}"], kind="state-timeline",
               legend={0: "{{target}} {{reason}}"},
-              description="stabilization, rate_policy, max_replicas, min_replicas, paused, "
-                          "missing_data",
-              extra={"options": {"mergeValues": True, "showValue": "never"}}),
+              description="1 while the reason set the desired count: stabilization, rate_policy, "
+                          "max_replicas, min_replicas, paused, missing_data (every reason is "
+                          "exported, 0 when it did not apply)",
+              extra={"options": {"mergeValues": True, "showValue": "never"},
+                     "fieldConfig": {"defaults": {"mappings": [
+                         {"type": "value", "options": {"0": {"text": "no", "color": "transparent"},
+                                                       "1": {"text": "limiting", "color": "orange"}}}]},
+                                     "overrides": []}}),
     ]
 
 
