@@ -13,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -42,9 +43,42 @@ def wait_until(what, ok, timeout):
     raise TimeoutError("timed out waiting for " + what)
 
 
-def demo_config(tmp, exporter_port):
+# With events=True the demo also gets rules and a target that make the
+# event-driven series appear within seconds: a rule that always votes up (a
+# scale action on backend), a rule whose evaluation fails at every round, and
+# a target "flaky" whose exec actuator fails every apply.
+EVENT_RULES = """groups:
+  - name: ops-test
+    interval: 1s
+    rules:
+      - name: always-up
+        target: backend
+        expr: vector(1)
+        scale_up: {above: 0}
+      - name: always-up-flaky
+        target: flaky
+        expr: vector(1)
+        scale_up: {above: 0}
+  - name: ops-test-failing
+    interval: 1s
+    rules:
+      # Two series per side with the same (empty) match group: a runtime error.
+      - record: ops_test:failing
+        expr: amas_pod_cpu_usage_ratio + on() amas_pod_cpu_usage_ratio
+"""
+EVENT_TARGET = """  - name: flaky
+    min_replicas: 1
+    max_replicas: 5
+    actuator:
+      kind: exec
+      current: ["/bin/echo", "2"]
+      apply: ["/bin/false"]
+"""
+
+
+def demo_config(tmp, exporter_port, events=False):
     """deploy/demo.yaml with the exporter on exporter_port, a 1 s scrape and
-    an absolute rule_files path."""
+    an absolute rule_files path (plus EVENT_RULES / EVENT_TARGET if events)."""
     with open(os.path.join(SOURCE_DIR, "deploy", "demo.yaml")) as f:
         text = f.read()
     text = text.replace("127.0.0.1:9106", "127.0.0.1:%d" % exporter_port)
@@ -54,6 +88,13 @@ def demo_config(tmp, exporter_port):
     text = text.replace("../rules/amas-policy.rules.yml",
                         os.path.join(SOURCE_DIR, "rules", "amas-policy.rules.yml"))
     assert "127.0.0.1:%d" % exporter_port in text and SOURCE_DIR in text
+    if events:
+        extra = os.path.join(tmp, "events.rules.yml")
+        with open(extra, "w") as f:
+            f.write(EVENT_RULES)
+        text = text.replace("rule_files:\n", "rule_files:\n  - %s\n" % extra)
+        assert extra in text and text.rstrip().endswith("initial_replicas: 10")
+        text = text.rstrip() + "\n" + EVENT_TARGET
     path = os.path.join(tmp, "demo.yaml")
     with open(path, "w") as f:
         f.write(text)
@@ -71,12 +112,12 @@ def stop(proc):
 
 
 @contextlib.contextmanager
-def running_demo(binary):
-    """Yields the base URL of an amas-scaler running deploy/demo.yaml."""
+def running_demo(binary, events=False):
+    """Yields (base URL, temp dir) of an amas-scaler running deploy/demo.yaml."""
     tmp = tempfile.mkdtemp(prefix="amas-ops-")
     proc = None
     try:
-        cfg = demo_config(tmp, free_port())
+        cfg = demo_config(tmp, free_port(), events)
         port = free_port()
         log = open(os.path.join(tmp, "amas-scaler.log"), "w")
         proc = subprocess.Popen(
@@ -91,10 +132,7 @@ def running_demo(binary):
                                    open(os.path.join(tmp, "amas-scaler.log")).read())
             return http_get(base + "/-/ready")[0] == 200
 
-        try:
-            wait_until("amas-scaler /-/ready", ready, 30)
-        except (TimeoutError, urllib.error.HTTPError):
-            raise
+        wait_until("amas-scaler /-/ready", ready, 30)
         yield base, tmp
     finally:
         if proc is not None:
