@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -341,7 +342,7 @@ Status ReadAlerting(const YamlNode& node, AlertingConfig* out) {
       a.String("scheme", &scheme);
       a.String("path_prefix", &prefix);
       if (a.ok() && scheme != "http" && scheme != "https") {
-        a.Fail(e.Error("scheme must be http or https, got " + Quote(scheme)));
+        a.Fail(a.Get("scheme")->Error("must be http or https, got " + Quote(scheme)));
       }
       if (auto statics = a.Get("static_configs")) {
         auto groups = statics->Elements();
@@ -386,23 +387,25 @@ Status ReadWebhooks(const YamlNode& node, const std::string& dir,
     }
     if (Status s = r.Finish(); !s.ok()) return s;
     if (w.url.rfind("http://", 0) != 0 && w.url.rfind("https://", 0) != 0) {
-      return e.Error("url must start with http:// or https://, got " + Quote(w.url));
+      return r.Get("url")->Error("must start with http:// or https://, got " + Quote(w.url));
     }
-    if (attempts < 1 || attempts > 100 || queue < 1) {
-      return e.Error("max_attempts must be in [1, 100] and max_queue >= 1");
+    if (attempts < 1 || attempts > 100) {
+      return r.Get("max_attempts")->Error("must be in [1, 100], got " + std::to_string(attempts));
     }
+    if (queue < 1) return r.Get("max_queue")->Error("must be >= 1, got " + std::to_string(queue));
     for (const std::string& k : w.kinds) {
       if (k != "recommendation" && k != "action_started" && k != "action_succeeded" &&
           k != "action_failed") {
-        return e.Error("unknown event " + Quote(k) +
-                       " (recommendation, action_started, action_succeeded, action_failed)");
+        return r.Get("events")->Error(
+            "unknown event " + Quote(k) +
+            " (recommendation, action_started, action_succeeded, action_failed)");
       }
     }
     if (!names.insert(w.name).second) return e.Error("webhook " + Quote(w.name) + " is defined twice");
     w.max_attempts = static_cast<int>(attempts);
     w.max_queue = static_cast<size_t>(queue);
     if (!secret_file.empty()) {
-      Result<std::string> secret = ReadSecret(e, Resolve(dir, secret_file));
+      Result<std::string> secret = ReadSecret(*r.Get("secret_file"), Resolve(dir, secret_file));
       if (!secret.ok()) return secret.status();
       w.secret = std::move(*secret);
     }
@@ -427,16 +430,17 @@ Status ReadReceiver(const YamlNode& node, const std::string& dir, ReceiverConfig
   }
   if (Status s = r.Finish(); !s.ok()) return s;
   if (!token_file.empty()) {
-    Result<std::string> t = ReadSecret(node, Resolve(dir, token_file));
+    Result<std::string> t = ReadSecret(*r.Get("bearer_token_file"), Resolve(dir, token_file));
     if (!t.ok()) return t.status();
     out->bearer_token = std::move(*t);
   }
   if (!password_file.empty()) {
-    Result<std::string> p = ReadSecret(node, Resolve(dir, password_file));
+    Result<std::string> p =
+        ReadSecret(*MapReader(*r.Get("basic_auth")).Get("password_file"), Resolve(dir, password_file));
     if (!p.ok()) return p.status();
     out->basic_auth_password = std::move(*p);
   }
-  if (out->max_body_bytes <= 0) return node.Error("max_body_size must be > 0");
+  if (out->max_body_bytes <= 0) return r.Get("max_body_size")->Error("must be > 0");
   return Status();
 }
 
@@ -450,11 +454,16 @@ Status ReadState(const YamlNode& node, const std::string& dir, StateConfig* out)
     m.String("password_file", &password_file);
     m.String("key_prefix", &out->key_prefix);
     if (Status s = m.Finish(); !s.ok()) return s;
-    if (out->redis_address.find(':') == std::string::npos) {
-      return redis->Error("address must be host:port, got " + Quote(out->redis_address));
+    const std::string& address = out->redis_address;
+    const size_t colon = address.rfind(':');
+    const std::string port = colon == std::string::npos ? "" : address.substr(colon + 1);
+    if (colon == std::string::npos || colon == 0 || port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) < 1 ||
+        std::stoi(port) > 65535) {
+      return m.Get("address")->Error("must be host:port, got " + Quote(address));
     }
     if (!password_file.empty()) {
-      Result<std::string> p = ReadSecret(*redis, Resolve(dir, password_file));
+      Result<std::string> p = ReadSecret(*m.Get("password_file"), Resolve(dir, password_file));
       if (!p.ok()) return p.status();
       out->redis_password = std::move(*p);
     }
@@ -464,7 +473,7 @@ Status ReadState(const YamlNode& node, const std::string& dir, StateConfig* out)
     m.Duration("duration", &out->lease_duration);
     if (Status s = m.Finish(); !s.ok()) return s;
     if (out->lease_duration < core::Duration::Seconds(1)) {
-      return lease->Error("duration must be at least 1s");
+      return m.Get("duration")->Error("must be at least 1s, got " + out->lease_duration.ToString());
     }
   }
   return r.Finish();
@@ -534,6 +543,29 @@ Result<std::vector<std::string>> ExpandRuleFiles(const YamlNode& node, const std
   return out;
 }
 
+// Rule sets keep each rule's file and line, not columns: reread the rule
+// file to point at the field itself (group i of the file, rule j, key), as
+// every other config error does. Falls back to the coarser status.
+Status AtRuleField(const std::string& file, size_t group, std::optional<size_t> rule,
+                   std::string_view key, std::string_view message, Status fallback) {
+  Result<YamlNode> root = YamlNode::LoadFile(file);
+  if (!root.ok()) return fallback;
+  auto child = [](const YamlNode& n, std::string_view k) -> std::optional<YamlNode> {
+    if (!n.IsMap()) return std::nullopt;
+    return MapReader(n).Get(k);
+  };
+  auto element = [](const std::optional<YamlNode>& n, size_t i) -> std::optional<YamlNode> {
+    if (!n || !n->IsSequence()) return std::nullopt;
+    Result<std::vector<YamlNode>> elems = n->Elements();
+    if (!elems.ok() || i >= elems->size()) return std::nullopt;
+    return (*elems)[i];
+  };
+  std::optional<YamlNode> node = element(child(*root, "groups"), group);
+  if (node && rule) node = element(child(*node, "rules"), *rule);
+  if (node) node = child(*node, key);
+  return node ? node->Error(message) : fallback;
+}
+
 }  // namespace
 
 Result<Config> LoadConfig(std::string_view yaml, const std::string& file) {
@@ -594,17 +626,24 @@ Result<Config> LoadConfig(std::string_view yaml, const std::string& file) {
   std::set<std::string> targets, datasources;
   for (const ScaleTargetConfig& t : cfg.scale_targets) targets.insert(t.target.name);
   for (const RemoteDatasource& d : cfg.remote_datasources) datasources.insert(d.name);
+  std::map<std::string, size_t> groups_in_file;
   for (const rules::Group& g : cfg.rule_set.groups) {
+    const size_t group_index = groups_in_file[g.file]++;
     if (!g.datasource.empty() && !datasources.contains(g.datasource)) {
-      return Status::InvalidArgument(g.file + ": group " + Quote(g.name) +
-                                     " uses datasource " + Quote(g.datasource) +
-                                     ", which remote_datasources does not define");
+      const std::string message = "group " + Quote(g.name) + " uses datasource " +
+                                  Quote(g.datasource) +
+                                  ", which remote_datasources does not define";
+      return AtRuleField(g.file, group_index, std::nullopt, "datasource", message,
+                         Status::InvalidArgument(g.file + ": " + message));
     }
-    for (const rules::Rule& r : g.rules) {
+    for (size_t i = 0; i < g.rules.size(); ++i) {
+      const rules::Rule& r = g.rules[i];
       if (r.kind == rules::Rule::Kind::kScale && !targets.contains(r.target)) {
-        return Status::InvalidArgument(r.file + ":" + std::to_string(r.line) + ": scale rule " +
-                                       Quote(r.name) + " names scale target " + Quote(r.target) +
-                                       ", which scale_targets does not define");
+        const std::string message = "scale rule " + Quote(r.name) + " names scale target " +
+                                    Quote(r.target) + ", which scale_targets does not define";
+        return AtRuleField(
+            r.file, group_index, i, "target", message,
+            Status::InvalidArgument(r.file + ":" + std::to_string(r.line) + ": " + message));
       }
     }
   }

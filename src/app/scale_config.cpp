@@ -3,6 +3,8 @@
 #include <cmath>
 #include <set>
 
+#include "rules/template.h"
+
 namespace amas::app {
 namespace {
 
@@ -12,6 +14,19 @@ using rules::MapReader;
 using rules::YamlNode;
 
 std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+// decide/ words its errors "field: message"; the node already names the field.
+std::string WithoutField(std::string_view message, std::string_view field) {
+  const std::string prefix = std::string(field) + ": ";
+  if (message.starts_with(prefix)) message.remove_prefix(prefix.size());
+  return std::string(message);
+}
+
+// A tolerance is a finite number >= 0; NaN would make every ratio "outside".
+core::Status CheckTolerance(const YamlNode& at, double t) {
+  if (t >= 0 && std::isfinite(t)) return Status();
+  return at.Error("must be a finite number >= 0, got " + rules::FormatGoFloat(t));
+}
 
 Result<int32_t> Int32(const YamlNode& n, int64_t lo, int64_t hi) {
   Result<int64_t> v = n.AsInt();
@@ -45,13 +60,13 @@ Result<decide::ScalingRules> ReadScalingRules(const YamlNode& node) {
     Result<std::string> s = n->AsString();
     if (!s.ok()) return s.status();
     Result<decide::SelectPolicy> p = decide::ParseSelectPolicy(*s);
-    if (!p.ok()) return n->Error(p.status().message());
+    if (!p.ok()) return n->Error(WithoutField(p.status().message(), "selectPolicy"));
     r.select_policy = *p;
   }
   if (auto n = m.Get("tolerance")) {
     Result<double> t = n->AsDouble();
     if (!t.ok()) return t.status();
-    if (!(*t >= 0 && std::isfinite(*t))) return n->Error("tolerance must be >= 0");
+    if (Status st = CheckTolerance(*n, *t); !st.ok()) return st;
     r.tolerance = *t;
   }
   if (auto n = m.Get("policies")) {
@@ -78,9 +93,10 @@ Result<decide::ScalingRules> ReadScalingRules(const YamlNode& node) {
       } else {
         pm.Fail(e.Error("missing required field \"periodSeconds\""));
       }
+      const std::optional<YamlNode> type_node = pm.Get("type");
       if (Status s = pm.Finish(); !s.ok()) return s;
       Result<decide::PolicyType> t = decide::ParsePolicyType(type);
-      if (!t.ok()) return e.Error(t.status().message());
+      if (!t.ok()) return (type_node ? *type_node : e).Error(WithoutField(t.status().message(), "type"));
       p.type = *t;
       policies.push_back(p);
     }
@@ -160,8 +176,8 @@ Result<ActuatorConfig> ReadActuator(const YamlNode& node) {
     m.Duration("timeout", &a.timeout);
     m.StringList("env_allow", &a.env_allow);
   } else {
-    return node.Error("actuator kind must be one of dry_run, kubernetes, celery, redis_cluster, "
-                      "exec; got " + Quote(kind));
+    return m.Get("kind")->Error("must be one of dry_run, kubernetes, celery, redis_cluster, "
+                                "exec, got " + Quote(kind));
   }
   if (Status s = m.Finish(); !s.ok()) return s;
   return a;
@@ -188,19 +204,21 @@ Result<ScaleTargetConfig> ReadScaleTarget(const YamlNode& node) {
     // One number for both directions, or {scale_up, scale_down}.
     if (n->IsMap()) {
       MapReader tm(*n);
-      tm.Double("scale_up", &t.flags.tolerance.scale_up);
-      tm.Double("scale_down", &t.flags.tolerance.scale_down);
+      for (auto [key, out] : {std::pair{"scale_up", &t.flags.tolerance.scale_up},
+                              std::pair{"scale_down", &t.flags.tolerance.scale_down}}) {
+        tm.Double(key, out);
+        if (auto v = tm.Get(key); v && tm.ok()) tm.Fail(CheckTolerance(*v, *out));
+      }
       if (Status s = tm.Finish(); !s.ok()) m.Fail(s);
     } else {
       Result<double> v = n->AsDouble();
       if (!v.ok()) {
         m.Fail(v.status());
+      } else if (Status s = CheckTolerance(*n, *v); !s.ok()) {
+        m.Fail(s);
       } else {
         t.flags.tolerance.scale_up = t.flags.tolerance.scale_down = *v;
       }
-    }
-    if (m.ok() && !(t.flags.tolerance.scale_up >= 0 && t.flags.tolerance.scale_down >= 0)) {
-      m.Fail(n->Error("tolerance must be >= 0"));
     }
   }
   if (auto n = m.Get("downscale_stabilization")) {
@@ -244,7 +262,17 @@ Result<ScaleTargetConfig> ReadScaleTarget(const YamlNode& node) {
     m.Fail(node.Error("missing required field \"actuator\""));
   }
   if (Status s = m.Finish(); !s.ok()) return s;
-  if (Status s = decide::ValidateTarget(t); !s.ok()) return node.Error(s.message());
+  if (Status s = decide::ValidateTarget(t); !s.ok()) {
+    // "max_replicas: must be ..." points at max_replicas (or tolerance.scale_up).
+    const std::string message(s.message());
+    const std::string field = message.substr(0, message.find(": "));
+    MapReader again(node);
+    std::optional<YamlNode> at = again.Get(field.substr(0, field.find('.')));
+    if (at && field.find('.') != std::string::npos && at->IsMap()) {
+      if (auto sub = MapReader(*at).Get(field.substr(field.find('.') + 1))) at = sub;
+    }
+    return at ? at->Error(WithoutField(message, field)) : node.Error(message);
+  }
   if (c.actuator.kind == ActuatorConfig::Kind::kDryRun &&
       (c.actuator.initial_replicas < t.min_replicas ||
        c.actuator.initial_replicas > t.max_replicas)) {

@@ -280,6 +280,28 @@ struct Scaler::Impl {
     return SingleValue(*v);
   }
 
+  // docs/actuators.md: a comparison that filters everything out closes the
+  // gate, any sample left opens it, whatever its value (a lag of 0 passes
+  // `lag < 10` as 0). A scalar (`bool` forms) opens when non-zero. No data,
+  // NaN and errors never open it.
+  act::Gate ReadyGate(const promql::Expr& expr, Time now) {
+    act::Gate gate;
+    store::View view = store->NewView();
+    Result<promql::Value> v = engine.Instant(expr, view, now);
+    if (!v.ok()) return {false, "ready_when: " + v.status().message()};
+    if (const auto* s = std::get_if<promql::Scalar>(&*v)) {
+      gate.ready = s->value != 0 && !std::isnan(s->value);
+      gate.reason = "ready_when = " + rules::FormatGoFloat(s->value);
+      return gate;
+    }
+    const auto* vec = std::get_if<promql::Vector>(&*v);
+    if (vec == nullptr) return {false, "ready_when: expected a scalar or an instant vector"};
+    for (const auto& sample : *vec) {
+      if (!std::isnan(sample.value)) return {true, "ready_when = " + rules::FormatGoFloat(sample.value)};
+    }
+    return {false, vec->empty() ? "ready_when: no series (not met)" : "ready_when: NaN (no data)"};
+  }
+
   void EvaluateGroups(Time now, std::set<size_t>* touched) {
     StoreSink sink(store);
     for (GroupRuntime& g : groups) {
@@ -402,9 +424,7 @@ struct Scaler::Impl {
       if (d.desired != d.current && fence) {
         act::Gate gate;
         if (rt.ready_expr) {
-          Result<double> v = EvalLocal(*rt.ready_expr, now);
-          gate.ready = v.ok() && *v != 0 && !std::isnan(*v);
-          gate.reason = v.ok() ? "ready_when = " + rules::FormatGoFloat(*v) : "ready_when: " + v.status().message();
+          gate = ReadyGate(*rt.ready_expr, now);
           report.gate = gate.ready ? "ready" : gate.reason;
         }
         act::ActionRequest req;

@@ -2,13 +2,14 @@
 #include <filesystem>
 
 #include "app/config.h"
-#include "app/yaml_reader.h"
+#include "rules/yaml_reader.h"
 #include "testing/testing.h"
 
 namespace amas::app {
 namespace {
 
 using core::Result;
+using rules::YamlNode;
 
 const std::string kTestdata = std::string(AMAS_SOURCE_DIR) + "/test/app/testdata/config";
 
