@@ -108,8 +108,7 @@ TEST_CASE("a config with every decision-side section loads them all") {
   CHECK(x.target.paused);
   CHECK(x.actuator.kind == ActuatorConfig::Kind::kExec);
   CHECK(x.actuator.current_command == std::vector<std::string>{"/usr/local/bin/count-workers"});
-  CHECK(x.actuator.apply_command ==
-        std::vector<std::string>{"/usr/local/bin/set-workers", "--to"});
+  CHECK(x.actuator.apply_command == std::vector<std::string>{"/usr/local/bin/set-workers", "--to"});
   CHECK(x.actuator.timeout == core::Duration::Seconds(10));
   CHECK(x.actuator.env_allow == std::vector<std::string>{"PATH"});
 

@@ -160,8 +160,7 @@ TEST_CASE("every scale rule's vote appears once in its target's report", "[unit]
   CHECK(r2.recent.size() == 2);
 }
 
-TEST_CASE("a sustained up vote grows 4 -> 6 after the 60 s window, +50 % per minute",
-          "[unit]") {
+TEST_CASE("a sustained up vote grows 4 -> 6 after the 60 s window, +50 % per minute", "[unit]") {
   World w(kBackend, kTwoRules);
   std::vector<std::pair<int64_t, int32_t>> changes;  // (t, observed count) whenever it moves
   int32_t last = 4;
@@ -297,8 +296,7 @@ TEST_CASE("a closed ready_when gate blocks the action", "[unit]") {
   CHECK(w.Observed() > 4);
 }
 
-TEST_CASE("ready_when: no data never opens the gate; a bool scalar does when non-zero",
-          "[unit]") {
+TEST_CASE("ready_when: no data never opens the gate; a bool scalar does when non-zero", "[unit]") {
   World w(std::string(kBackend) + "  ready_when: max(lag)\n", kTwoRules);
   Put(&w.store, "load", At(0), 0.9);
   Put(&w.store, "queue", At(0), 50);
@@ -351,6 +349,47 @@ TEST_CASE("saved state keeps the scale-down window across a restart", "[unit]") 
   // Without the state the window starts over at the first round.
   World forgot(kBackend, kTwoRules);
   CHECK(run(forgot, 300, 700, 5) == 600);
+}
+
+TEST_CASE("saved state keeps a pending alert's start across a restart", "[unit]") {
+  constexpr std::string_view kAlert = R"(groups:
+  - name: backend
+    interval: 15s
+    rules:
+      - alert: HighLoad
+        expr: sum(load) > 0.8
+        for: 5m
+)";
+  auto state_at = [](World& w, int64_t t) {
+    Put(&w.store, "load", At(t), 0.9);
+    w.Tick(t);
+    const std::vector<RuleGroupReport> g = w.scaler->RuleGroups();
+    REQUIRE(g.size() == 1);
+    REQUIRE(g[0].alerts.at(0).size() == 1);
+    return g[0].alerts[0][0];
+  };
+  World before(kBackend, kAlert);
+  for (int64_t t = 0; t <= 240; t += 15)
+    CHECK(state_at(before, t).state == rules::ActiveState::kPending);
+  const std::string saved = before.scaler->SaveState(At(240));
+
+  // Down 15 s: the 4 minutes pending still count, the downtime does not (as
+  // Prometheus's for-state restore), so it fires 5 minutes after 0 + 15 s.
+  World restored(kBackend, kAlert);
+  REQUIRE(restored.scaler->RestoreState(saved, At(255), Duration::Hours(1)).ok());
+  const rules::Alert a = state_at(restored, 255);
+  CHECK(a.active_at == At(15));
+  CHECK(a.state == rules::ActiveState::kPending);
+  CHECK(state_at(restored, 315).state == rules::ActiveState::kFiring);
+
+  // A restart after longer than the outage tolerance starts over.
+  World late(kBackend, kAlert);
+  REQUIRE(late.scaler->RestoreState(saved, At(255), Duration::Seconds(10)).ok());
+  CHECK(state_at(late, 255).active_at == At(255));
+
+  World forgot(kBackend, kAlert);
+  CHECK(state_at(forgot, 255).state == rules::ActiveState::kPending);
+  CHECK(state_at(forgot, 315).state == rules::ActiveState::kPending);
 }
 
 TEST_CASE("a corrupt state document is rejected and changes nothing", "[unit]") {

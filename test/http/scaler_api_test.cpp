@@ -133,8 +133,8 @@ std::vector<publish::ScaleTargetReport> Targets() {
   t.min_replicas = 3;
   t.max_replicas = 20;
   t.current = 4;
-  publish::DecisionReport d{At(1000), 4, 20, 6, "rate_policy",
-                            {"rules: cpu votes up", "rate policy: at most 6"}};
+  publish::DecisionReport d{
+      At(1000), 4, 20, 6, "rate_policy", {"rules: cpu votes up", "rate policy: at most 6"}};
   t.last = d;
   t.recent = {publish::DecisionReport{At(985), 4, 20, 4, "stabilization", {"window"}}, d};
   publish::RuleReport rr;
@@ -220,9 +220,8 @@ TEST_CASE("decision-side routes give golden responses", "[unit]") {
     if (!c.content_type.empty()) CHECK(r.content_type == c.content_type);
     CHECK(r.body == c.want);
   }
-  CHECK(rejected ==
-        std::vector<std::string>{"unauthorized", "unauthorized", "unauthorized", "unauthorized",
-                                 "too_large", "bad_request"});
+  CHECK(rejected == std::vector<std::string>{"unauthorized", "unauthorized", "unauthorized",
+                                             "unauthorized", "too_large", "bad_request"});
   CHECK(received.size() == 3);  // only authorized, small enough bodies get through
 }
 
