@@ -435,8 +435,8 @@ Status ReadReceiver(const YamlNode& node, const std::string& dir, ReceiverConfig
     out->bearer_token = std::move(*t);
   }
   if (!password_file.empty()) {
-    Result<std::string> p =
-        ReadSecret(*MapReader(*r.Get("basic_auth")).Get("password_file"), Resolve(dir, password_file));
+    const YamlNode at = *MapReader(*r.Get("basic_auth")).Get("password_file");
+    Result<std::string> p = ReadSecret(at, Resolve(dir, password_file));
     if (!p.ok()) return p.status();
     out->basic_auth_password = std::move(*p);
   }

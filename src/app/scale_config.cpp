@@ -96,7 +96,9 @@ Result<decide::ScalingRules> ReadScalingRules(const YamlNode& node) {
       const std::optional<YamlNode> type_node = pm.Get("type");
       if (Status s = pm.Finish(); !s.ok()) return s;
       Result<decide::PolicyType> t = decide::ParsePolicyType(type);
-      if (!t.ok()) return (type_node ? *type_node : e).Error(WithoutField(t.status().message(), "type"));
+      if (!t.ok()) {
+        return (type_node ? *type_node : e).Error(WithoutField(t.status().message(), "type"));
+      }
       p.type = *t;
       policies.push_back(p);
     }

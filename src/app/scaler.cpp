@@ -297,7 +297,9 @@ struct Scaler::Impl {
     const auto* vec = std::get_if<promql::Vector>(&*v);
     if (vec == nullptr) return {false, "ready_when: expected a scalar or an instant vector"};
     for (const auto& sample : *vec) {
-      if (!std::isnan(sample.value)) return {true, "ready_when = " + rules::FormatGoFloat(sample.value)};
+      if (!std::isnan(sample.value)) {
+        return {true, "ready_when = " + rules::FormatGoFloat(sample.value)};
+      }
     }
     return {false, vec->empty() ? "ready_when: no series (not met)" : "ready_when: NaN (no data)"};
   }
