@@ -80,10 +80,20 @@ expect "test promql fails" 1 "1 passed, 1 failed" -- "$bin" test promql "$tmp/ok
 expect "test promql needs files" 2 "test promql: expected at least one .test file" -- \
   "$bin" test promql
 
-for cmd in "check rules r.yml" "test rules t.yml" "eval up" "backtest"; do
-  # shellcheck disable=SC2086
-  expect "$cmd is a placeholder" 2 "\"${cmd% *}\" is not implemented yet" -- "$bin" $cmd
-done
+expect "check rules good" 0 "SUCCESS: 2 rules found" -- \
+  "$bin" check rules "$data/config/good/rules/backend.rules.yml"
+expect "check rules bad" 1 \
+  "$data/config/bad_files/rules/a.broken.yml:7:20: unknown field \"abve\" in groups[0].rules[0].scale_up" -- \
+  "$bin" check rules "$data/config/bad_files/rules/a.broken.yml"
+expect "check rules missing file" 1 "$tmp/r.yml: cannot open rule file" -- "$bin" check rules "$tmp/r.yml"
+expect "check config with rules and scale targets" 0 "decision.yaml is valid" -- \
+  "$bin" check config "$data/config/good/decision.yaml"
+expect "check config scale rule without target" 1 \
+  "unknown_target.rules.yml:9:17: groups[0].rules[1].target: scale rule \"queue\" names scale target \"celery-workers\", which scale_targets does not define" -- \
+  "$bin" check config "$data/config/bad_files/unknown_target.yaml"
+expect "test rules missing file" 1 "$tmp/t.yml: cannot open file" -- "$bin" test rules "$tmp/t.yml"
+expect "test rules needs files" 2 "test rules: expected at least one file" -- "$bin" test rules
+expect "eval" 0 "{} => 1 @[" -- "$bin" eval "vector(1)"
 expect "backtest placeholder" 2 "\"backtest\" is not implemented yet" -- "$bin" backtest
 
 echo "$((checks - failed)) of $checks checks passed"
