@@ -1,5 +1,6 @@
 #include "http/scaler_api.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <memory>
@@ -114,8 +115,10 @@ void WriteRule(JsonWriter& w, const rules::Rule& r, const rules::RuleHealth& h,
   }
   w.Key("health");
   WriteString(w, h.health);
-  w.Key("lastError");
-  WriteString(w, h.last_error);
+  if (!h.last_error.empty()) {  // `json:"lastError,omitempty"` in Prometheus
+    w.Key("lastError");
+    WriteString(w, h.last_error);
+  }
   w.Key("evaluationTime");
   WriteNumber(w, 0);
   w.Key("lastEvaluation");
@@ -133,11 +136,20 @@ Response Rules(const ScalerApiOptions& o, const Request& req) {
     return ApiError(ApiErrorType::kBadData, "invalid rule type \"" + std::string(type) + "\"");
   }
   const std::vector<publish::RuleGroupReport> groups = o.rule_groups();
+  auto wanted = [&](const rules::Rule& r) {
+    return type.empty() || (type == "alert" && r.kind == rules::Rule::Kind::kAlert) ||
+           (type == "record" && r.kind == rules::Rule::Kind::kRecord) ||
+           (type == "scale" && r.kind == rules::Rule::Kind::kScale);
+  };
   return ApiSuccess([&](JsonWriter& w) {
     w.StartObject();
     w.Key("groups");
     w.StartArray();
     for (const publish::RuleGroupReport& g : groups) {
+      // As Prometheus: a group whose rules were all filtered out is left out.
+      if (!type.empty() && std::none_of(g.group.rules.begin(), g.group.rules.end(), wanted)) {
+        continue;
+      }
       w.StartObject();
       w.Key("name");
       WriteString(w, g.group.name);
@@ -147,12 +159,7 @@ Response Rules(const ScalerApiOptions& o, const Request& req) {
       w.StartArray();
       for (size_t i = 0; i < g.group.rules.size(); ++i) {
         const rules::Rule& r = g.group.rules[i];
-        if ((type == "alert" && r.kind != rules::Rule::Kind::kAlert) ||
-            (type == "record" && r.kind != rules::Rule::Kind::kRecord) ||
-            (type == "scale" && r.kind != rules::Rule::Kind::kScale)) {
-          continue;
-        }
-        WriteRule(w, r, g.health[i], g.alerts[i]);
+        if (wanted(r)) WriteRule(w, r, g.health[i], g.alerts[i]);
       }
       w.EndArray();
       w.Key("interval");

@@ -123,7 +123,21 @@ std::vector<publish::RuleGroupReport> Groups() {
   resolved.labels = core::Labels::FromPairs({{"alertname", "HighLoad"}, {"severity", "low"}});
   resolved.resolved_at = At(990);
   g.alerts[1] = {firing, resolved};
-  return {g};
+  // A second group with a recording rule only: left out when filtered away.
+  auto fleet = rules::ParseRuleFile(R"(groups:
+  - name: fleet
+    rules:
+      - record: fleet:up:sum
+        expr: sum(up)
+)",
+                                    "rules/fleet.yml");
+  REQUIRE(fleet.ok());
+  publish::RuleGroupReport f;
+  f.group = fleet->groups.at(0);
+  f.interval = core::Duration::Minutes(1);
+  f.health.emplace_back();  // never evaluated: "unknown"
+  f.alerts.emplace_back();
+  return {g, f};
 }
 
 std::vector<publish::ScaleTargetReport> Targets() {
