@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""Bad input against amas-scaler's Alertmanager receiver (POST /api/v1/alertmanager).
+
+  receiver_bad_input_test.py AMAS_SCALER TESTDATA_DIR
+
+amas-scaler runs with a bearer token on a free loopback port. After one good
+webhook (Alertmanager 0.25's real firing payload) is stored as ALERTS:
+malformed JSON, a wrong version, missing fields and invalid UTF-8 are 400s
+naming the problem; no or a wrong token is a 401; a 10 MB body is a 413; a
+client trickling its request does not stall a good request sent meanwhile;
+500 duplicates are 200s and raise the duplicates counter. Afterwards the
+process is still up and the first alert is still in the store.
+Every process is stopped by PID, also on failure.
+"""
+import concurrent.futures
+import copy
+import json
+import os
+import socket
+import sys
+import tempfile
+import time
+
+from e2e_common import (Process, check, dump_logs, free_port, get, metric_value, query, request,
+                        scaler_args, wait_for, write)
+import e2e_common
+
+TOKEN = "e2e-bad-input-token"
+
+
+def post(base, body, token=TOKEN, timeout=10):
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+    elif isinstance(body, str):
+        body = body.encode()
+    return request(base + "/api/v1/alertmanager", method="POST", body=body, headers=headers,
+                   timeout=timeout)
+
+
+def api_error(status, body):
+    """The "error" of a Prometheus-style error answer, "" if the body is not one."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return ""
+    return doc.get("error", "") if doc.get("status") == "error" else ""
+
+
+def expect_400(base, body, want_in_error, what):
+    status, headers, text = post(base, body)
+    error = api_error(status, text)
+    check(status == 400 and headers.get("Content-Type", "").startswith("application/json") and
+          want_in_error in error,
+          f"{what}: 400 with a JSON error naming it ({status}: {error or text.strip()!r})")
+
+
+def trickle(port, payload, pieces, delay):
+    """Sends a POST in `pieces` chunks `delay` seconds apart; returns the status line."""
+    head = (f"POST /api/v1/alertmanager HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n").encode()
+    data = head + payload
+    step = max(1, len(data) // pieces)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        for i in range(0, len(data), step):
+            s.sendall(data[i:i + step])
+            time.sleep(delay)
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return answer.split(b"\r\n", 1)[0].decode(errors="replace")
+
+
+def main():
+    binary, testdata = sys.argv[1], sys.argv[2]
+    with open(os.path.join(testdata, "alertmanager-firing.json")) as f:
+        firing = json.load(f)
+    tmp_dir = tempfile.TemporaryDirectory(prefix="amas-e2e-receiver-")
+    tmp = tmp_dir.name
+    procs = []
+    try:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        write(f"{tmp}/token", TOKEN + "\n")
+        config = write(f"{tmp}/amas.yml", """global:
+  evaluation_interval: 1s
+alertmanager_receiver:
+  bearer_token_file: token
+""")
+        scaler = Process("amas-scaler", scaler_args(binary, config, port, tmp), f"{tmp}/amas.log")
+        procs.append(scaler)
+        wait_for("amas-scaler ready", lambda: get(base + "/-/ready")[0] == 200, 20)
+
+        # a good webhook first: it must survive everything below
+        status, _, text = post(base, firing)
+        check(status == 200 and json.loads(text)["data"] == {"alerts": 1, "duplicates": 0},
+              f"Alertmanager's firing payload is accepted ({status}: {text.strip()})")
+        stored = 'ALERTS{alertname="DemoTriggered",alertstate="firing",severity="page"}'
+        wait_for("the alert in the store", lambda: (query(base, stored) or {}).get("result"), 5)
+        check(True, "the alert is stored as ALERTS{alertstate=\"firing\"}")
+
+        # malformed and invalid payloads: 400, naming the problem
+        expect_400(base, '{"version": "4", "alerts": [', "invalid JSON at offset", "truncated JSON")
+        expect_400(base, "not json at all", "invalid JSON at offset 1", "not JSON")
+        expect_400(base, "[]", "body: must be a JSON object", "a JSON list")
+        wrong = dict(firing, version="3")
+        expect_400(base, wrong, 'version: unsupported version "3"', "version 3")
+        no_version = {k: v for k, v in firing.items() if k != "version"}
+        expect_400(base, no_version, "version: missing", "no version")
+        no_alerts = {k: v for k, v in firing.items() if k != "alerts"}
+        expect_400(base, no_alerts, "alerts: missing", "no alerts")
+        no_fp = copy.deepcopy(firing)
+        del no_fp["alerts"][0]["fingerprint"]
+        expect_400(base, no_fp, "alerts[0].fingerprint: missing", "an alert without fingerprint")
+        no_start = copy.deepcopy(firing)
+        del no_start["alerts"][0]["startsAt"]
+        expect_400(base, no_start, "alerts[0].startsAt: missing", "an alert without startsAt")
+        bad_time = copy.deepcopy(firing)
+        bad_time["alerts"][0]["startsAt"] = "yesterday"
+        expect_400(base, bad_time, "alerts[0].startsAt: not an RFC 3339 time",
+                   "an alert with a bad startsAt")
+        bad_label = copy.deepcopy(firing)
+        bad_label["alerts"][0]["labels"]["bad-name"] = "x"
+        expect_400(base, bad_label, 'invalid label name "bad-name"', "an invalid label name")
+        no_name = copy.deepcopy(firing)
+        del no_name["alerts"][0]["labels"]["alertname"]
+        expect_400(base, no_name, "alerts[0].labels: no alertname", "an alert without alertname")
+        wrong_type = dict(firing, alerts={"not": "a list"})
+        expect_400(base, wrong_type, "alerts: must be a list", "alerts that are not a list")
+        utf8 = json.dumps(firing).replace("DemoTriggered", "Demo\udcffTriggered", 1)
+        expect_400(base, utf8.encode("utf-8", "surrogateescape"), "Invalid encoding",
+                   "invalid UTF-8 in a label value")
+
+        # authentication
+        status, headers, text = post(base, firing, token=None)
+        check(status == 401 and headers.get("WWW-Authenticate") == "Bearer" and
+              api_error(status, text) == "unauthorized",
+              f"no token: 401 with WWW-Authenticate: Bearer ({status})")
+        status, _, text = post(base, firing, token=TOKEN + "x")
+        check(status == 401, f"a wrong token: 401 ({status})")
+        status, _, _ = request(base + "/api/v1/alertmanager", method="POST",
+                               body=json.dumps(firing).encode(),
+                               headers={"Authorization": "Basic dXNlcjpwYXNz"})
+        check(status == 401, f"basic auth where a bearer token is configured: 401 ({status})")
+
+        # 10 MB: 413, and the connection is answered, not reset
+        big = b'{"version":"4","pad":"' + b"x" * (10_000_000 - 30) + b'"}'
+        status, _, text = post(base, big, timeout=30)
+        check(status == 413 and "larger than" in text,
+              f"a 10 MB body: 413 ({status}: {text.strip()[:80]!r})")
+
+        # a client trickling its request holds one worker, not the server
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            body = json.dumps(firing).encode()
+            slow = pool.submit(trickle, port, body, 20, 0.15)  # ~3 s
+            time.sleep(0.5)
+            t0 = time.monotonic()
+            status, _, _ = post(base, firing, timeout=5)
+            took = time.monotonic() - t0
+            check(status == 200 and took < 0.5,
+                  f"a good request is answered while a client trickles ({status} in {took:.3f}s)")
+            t0 = time.monotonic()
+            status, _ = get(base + "/-/healthy", timeout=5)
+            check(status == 200 and time.monotonic() - t0 < 0.5, "and so is /-/healthy")
+            line = slow.result(timeout=30)
+            check(line.startswith("HTTP/1.1 200"), f"the trickled request completes ({line})")
+
+        # 500 duplicates: 200s, counted
+        def duplicates():
+            return metric_value(get(base + "/metrics")[1],
+                                "amas_scaler_alertmanager_alerts_duplicate_total") or 0
+        before = duplicates()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(lambda _: post(base, firing), range(500)))
+        codes = {}
+        for status, _, _ in answers:
+            codes[status] = codes.get(status, 0) + 1
+        check(codes == {200: 500}, f"500 duplicates are all 200 ({codes})")
+        check(all(json.loads(t)["data"]["duplicates"] == 1 for _, _, t in answers),
+              "each answer reports the alert as a duplicate")
+        after = duplicates()
+        check(after - before == 500,
+              f"amas_scaler_alertmanager_alerts_duplicate_total rose by 500 ({before} -> {after})")
+
+        metrics = get(base + "/metrics")[1]
+        rejected = {}
+        for line in metrics.splitlines():
+            if line.startswith("amas_scaler_alertmanager_webhooks_rejected_total{"):
+                reason = line.split('reason="', 1)[1].split('"', 1)[0]
+                rejected[reason] = float(line.rsplit(" ", 1)[1])
+        check(rejected.get("bad_request") == 13 and rejected.get("unauthorized") == 3 and
+              rejected.get("too_large") == 1,
+              f"rejections are counted by reason ({rejected})")
+
+        # still up, and the first alert is still there
+        check(scaler.alive() and get(base + "/-/healthy")[0] == 200, "amas-scaler is still up")
+        data = query(base, "ALERTS")
+        names = [s["metric"].get("alertname") for s in data["result"]] if data else []
+        check(names == ["DemoTriggered"],
+              f"the alert received first is still in the store ({names})")
+        print(f"PASSED: {e2e_common.CHECKS} checks")
+        return 0
+    except Exception:
+        dump_logs(procs)
+        raise
+    finally:
+        for p in reversed(procs):
+            p.stop()
+        tmp_dir.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
