@@ -7,7 +7,8 @@ amas-scaler runs with a bearer token on a free loopback port. After one good
 webhook (Alertmanager 0.25's real firing payload) is stored as ALERTS:
 malformed JSON, a wrong version, missing fields and invalid UTF-8 are 400s
 naming the problem; no or a wrong token is a 401; a 10 MB body is a 413; a
-client trickling its request does not stall a good request sent meanwhile;
+client trickling its body (beside 6 with unfinished headers) does not stall
+a good request sent meanwhile;
 500 duplicates are 200s and raise the duplicates counter. Afterwards the
 process is still up and the first alert is still in the store.
 Every process is stopped by PID, also on failure.
@@ -155,21 +156,34 @@ alertmanager_receiver:
         check(status == 413 and "larger than" in text,
               f"a 10 MB body: 413 ({status}: {text.strip()[:80]!r})")
 
-        # a client trickling its request holds one worker, not the server
-        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-            body = json.dumps(firing).encode()
-            slow = pool.submit(trickle, port, body, 20, 0.15)  # ~3 s
-            time.sleep(0.5)
-            t0 = time.monotonic()
-            status, _, _ = post(base, firing, timeout=5)
-            took = time.monotonic() - t0
-            check(status == 200 and took < 0.5,
-                  f"a good request is answered while a client trickles ({status} in {took:.3f}s)")
-            t0 = time.monotonic()
-            status, _ = get(base + "/-/healthy", timeout=5)
-            check(status == 200 and time.monotonic() - t0 < 0.5, "and so is /-/healthy")
-            line = slow.result(timeout=30)
-            check(line.startswith("HTTP/1.1 200"), f"the trickled request completes ({line})")
+        # A client trickling its request holds one worker, not the server. Each
+        # slow client holds one of civetweb's 8 workers until request_timeout_ms
+        # (30 s): 1 trickling body + 6 unfinished headers leave one worker free;
+        # 8 slow clients stall every route, /-/healthy included, for 30 s.
+        stalled = []
+        for _ in range(6):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(b"POST /api/v1/alertmanager HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            stalled.append(s)
+        try:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+                body = json.dumps(firing).encode()
+                slow = pool.submit(trickle, port, body, 20, 0.15)  # ~3 s
+                time.sleep(0.5)
+                t0 = time.monotonic()
+                status, _, _ = post(base, firing, timeout=5)
+                took = time.monotonic() - t0
+                check(status == 200 and took < 0.5,
+                      f"a good request is answered while 7 clients trickle ({status} in "
+                      f"{took:.3f}s)")
+                t0 = time.monotonic()
+                status, _ = get(base + "/-/healthy", timeout=5)
+                check(status == 200 and time.monotonic() - t0 < 0.5, "and so is /-/healthy")
+                line = slow.result(timeout=30)
+                check(line.startswith("HTTP/1.1 200"), f"the trickled request completes ({line})")
+        finally:
+            for s in stalled:
+                s.close()
 
         # 500 duplicates: 200s, counted
         def duplicates():
