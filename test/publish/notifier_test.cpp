@@ -3,6 +3,17 @@
 #include "publish/notifier.h"
 #include "sources/fixture_server.h"
 
+namespace {
+// A response with the given status and body and no content type.
+amas::testing::FixtureResponse Reply(int status, std::string body) {
+  amas::testing::FixtureResponse r;
+  r.status = status;
+  r.content_type = "";
+  r.body = std::move(body);
+  return r;
+}
+}  // namespace
+
 using amas::core::Duration;
 using amas::core::Labels;
 using amas::core::Time;
@@ -73,8 +84,8 @@ TEST_CASE("notifier: the JSON body is what Alertmanager's API v2 takes") {
 TEST_CASE("notifier: posts batches to every Alertmanager and counts failures") {
   using amas::testing::FixtureRequest;
   using amas::testing::FixtureResponse;
-  amas::testing::FixtureServer good([](const FixtureRequest&) { return FixtureResponse{200, "", ""}; });
-  amas::testing::FixtureServer bad([](const FixtureRequest&) { return FixtureResponse{500, "", ""}; });
+  amas::testing::FixtureServer good([](const FixtureRequest&) { return Reply(200, ""); });
+  amas::testing::FixtureServer bad([](const FixtureRequest&) { return Reply(500, ""); });
   NotifierOptions o = Options();
   o.alertmanagers = {"http://" + good.address(), "http://" + bad.address() + "/"};
   o.max_batch = 2;

@@ -10,6 +10,17 @@
 #include "sources/fixture_server.h"
 #include "testing/testing.h"
 
+namespace {
+// A response with the given status and body and no content type.
+amas::testing::FixtureResponse Reply(int status, std::string body) {
+  amas::testing::FixtureResponse r;
+  r.status = status;
+  r.content_type = "";
+  r.body = std::move(body);
+  return r;
+}
+}  // namespace
+
 using amas::core::Duration;
 using amas::core::Time;
 using amas::publish::ScaleEvent;
@@ -60,7 +71,7 @@ TEST_CASE("HMAC-SHA256 signature: known answers (computed with Python's hmac mod
 }
 
 TEST_CASE("webhooks: the receiver gets the JSON event with a valid signature") {
-  FixtureServer server([](const FixtureRequest&) { return FixtureResponse{200, "", "ok"}; });
+  FixtureServer server([](const FixtureRequest&) { return Reply(200, "ok"); });
   FixedClock clock;
   auto sender = WebhookSender::Create({Endpoint(server)}, &clock);
   REQUIRE(sender.ok());
@@ -83,7 +94,7 @@ TEST_CASE("webhooks: the receiver gets the JSON event with a valid signature") {
 TEST_CASE("webhooks: 5xx is retried with backoff until it succeeds") {
   std::atomic<int> calls{0};
   FixtureServer server([&](const FixtureRequest&) {
-    return FixtureResponse{++calls <= 2 ? 503 : 200, "", ""};
+    return Reply(++calls <= 2 ? 503 : 200, "");
   });
   FixedClock clock;
   auto sender = *WebhookSender::Create({Endpoint(server)}, &clock);
@@ -98,7 +109,7 @@ TEST_CASE("webhooks: 5xx is retried with backoff until it succeeds") {
 TEST_CASE("webhooks: what still fails goes to the dead-letter file; 4xx is not retried") {
   amas::testing::TempDir dir;
   FixtureServer server([](const FixtureRequest& r) {
-    return FixtureResponse{r.body.find("\"target\":\"db\"") != std::string::npos ? 400 : 500, "", ""};
+    return Reply(r.body.find("\"target\":\"db\"") != std::string::npos ? 400 : 500, "");
   });
   FixedClock clock;
   WebhookEndpoint e = Endpoint(server);
@@ -133,7 +144,7 @@ TEST_CASE("webhooks: a refused connection counts as a failure, not a crash") {
 
 TEST_CASE("webhooks: Send never blocks; a full queue spills to the dead letters") {
   FixtureServer server([](const FixtureRequest&) {
-    FixtureResponse r{200, "", ""};
+    FixtureResponse r = Reply(200, "");
     r.delay_ms = 200;
     return r;
   });
@@ -149,7 +160,7 @@ TEST_CASE("webhooks: Send never blocks; a full queue spills to the dead letters"
 }
 
 TEST_CASE("webhooks: filters by event kind and target") {
-  FixtureServer server([](const FixtureRequest&) { return FixtureResponse{200, "", ""}; });
+  FixtureServer server([](const FixtureRequest&) { return Reply(200, ""); });
   FixedClock clock;
   WebhookEndpoint e = Endpoint(server);
   e.kinds = {"action_failed"};
