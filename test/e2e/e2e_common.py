@@ -31,6 +31,20 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_ports(n):
+    """n distinct free loopback ports (all held open until every one is picked)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def request(url, method="GET", body=None, headers=None, timeout=5):
     """(status, headers, body text) of a request; connection errors give (0, {}, reason)."""
     req = urllib.request.Request(url, method=method, data=body, headers=headers or {})

@@ -34,7 +34,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from e2e_common import (Process, api, check, dump_logs, free_port, get, metric_value, query,
+from e2e_common import (Process, api, check, dump_logs, free_ports, get, metric_value, query,
                         scaler_args, wait_for, write)
 import e2e_common
 
@@ -188,7 +188,7 @@ def main():
     procs = []
     sink = WebhookSink(WEBHOOK_SECRET)
     try:
-        amas_port, prom_port, am_port, platform_port = (free_port() for _ in range(4))
+        amas_port, prom_port, am_port, platform_port = free_ports(4)
         amas = f"http://127.0.0.1:{amas_port}"
         prom = f"http://127.0.0.1:{prom_port}"
         am = f"http://127.0.0.1:{am_port}"
