@@ -61,21 +61,35 @@ std::span<const uint32_t> PostingsList::Sorted(std::vector<uint32_t>* scratch) c
 }
 
 void PostingsIndex::Add(const core::Labels& labels, uint32_t id) {
+  size_t i = 0;
   for (core::Label l : labels) {
-    auto name_it = names_.find(l.name);
-    if (name_it == names_.end()) name_it = names_.emplace(std::string(l.name), Name{}).first;
-    Name& name = name_it->second;
-    auto value_it = name.values.find(l.value);
-    if (value_it == name.values.end()) {
-      value_it = name.values.emplace(std::string(l.value), PostingsList{}).first;
+    Name* name;
+    if (i < recent_names_.size() && recent_names_[i].first == l.name) {
+      name = recent_names_[i].second;
+    } else {
+      auto name_it = names_.find(l.name);
+      if (name_it == names_.end()) name_it = names_.emplace(std::string(l.name), Name{}).first;
+      name = &name_it->second;
+      const std::pair<std::string_view, Name*> entry(name_it->first, name);
+      if (i < recent_names_.size()) {
+        recent_names_[i] = entry;
+      } else {
+        recent_names_.push_back(entry);
+      }
+    }
+    ++i;
+    auto value_it = name->values.find(l.value);
+    if (value_it == name->values.end()) {
+      value_it = name->values.emplace(std::string(l.value), PostingsList{}).first;
     }
     value_it->second.Add(id);
-    ++name.total;
+    ++name->total;
   }
 }
 
 void PostingsIndex::Remove(std::span<const core::Labels> labels, const std::vector<uint8_t>& dead) {
   // Each touched list once, however many dead series share it.
+  recent_names_.clear();  // names may go below
   std::vector<std::pair<std::string_view, std::string_view>> touched;
   for (const core::Labels& set : labels) {
     for (core::Label l : set) touched.emplace_back(l.name, l.value);

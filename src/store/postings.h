@@ -22,7 +22,9 @@ namespace amas::store::internal {
 
 struct StringHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  // Hash64 over std::hash (_Hash_bytes): label names and values are short,
+  // and a first scrape hashes ~2 of them per label of every series.
+  size_t operator()(std::string_view s) const { return core::Hash64(s); }
 };
 
 class PostingsList {
@@ -46,6 +48,10 @@ class PostingsList {
 
 class PostingsIndex {
  public:
+  PostingsIndex() = default;
+  PostingsIndex(const PostingsIndex&) = delete;  // recent_names_ points into names_
+  PostingsIndex& operator=(const PostingsIndex&) = delete;
+
   using Values = std::unordered_map<std::string, PostingsList, StringHash, std::equal_to<>>;
   struct Name {
     Values values;
@@ -65,6 +71,10 @@ class PostingsIndex {
 
  private:
   std::unordered_map<std::string, Name, StringHash, std::equal_to<>> names_;
+  // The names of the last label set added, by position: consecutive series
+  // (a scrape) mostly repeat them, so Add skips the names_ lookup. Entries
+  // point into names_ nodes (stable); Remove clears it before erasing any.
+  std::vector<std::pair<std::string_view, Name*>> recent_names_;
 };
 
 }  // namespace amas::store::internal
