@@ -82,6 +82,7 @@ struct DecisionLoop::Impl : public ScalerObserver {
   core::Duration evaluation_interval;
 
   sources::AlertIntake intake;
+  Time last_intake;  // decision thread only
   std::mutex receiver_mu;
   publish::ReceiverCounts receiver_counts;
 
@@ -184,7 +185,11 @@ struct DecisionLoop::Impl : public ScalerObserver {
     metrics->SetLeader(leader.load());
   }
 
+  // Once a second is plenty for ALERTS series that rules read with a 5m
+  // lookback; the loop itself wakes every 100 ms.
   void AppendIntake(Time now) {
+    if (now - last_intake < core::Duration::Seconds(1)) return;
+    last_intake = now;
     std::vector<std::pair<core::Labels, double>> samples = intake.Samples(now);
     if (samples.empty()) return;
     store::Appender app = store->NewAppender();

@@ -2,6 +2,7 @@
 // unittest.go (file format, tick loop, alert and expression checks), with
 // scale_targets and scale_test added for amas-scaler's scale rules.
 #include "app/ruletest.h"
+#include "promql/go_strconv.h"
 
 #include <glob.h>
 
@@ -709,7 +710,7 @@ std::string FormatSamples(const std::vector<ExpSample>& samples) {
   std::string s = "[";
   for (size_t i = 0; i < samples.size(); ++i) {
     if (i > 0) s += ", ";
-    s += samples[i].labels.ToString() + " " + rules::FormatGoFloat(samples[i].value);
+    s += samples[i].labels.ToString() + " " + promql::FormatFloatG(samples[i].value);
   }
   return s + "]";
 }

@@ -1,4 +1,5 @@
 #include "app/scale_config.h"
+#include "promql/go_strconv.h"
 
 #include <cmath>
 #include <set>
@@ -25,7 +26,7 @@ std::string WithoutField(std::string_view message, std::string_view field) {
 // A tolerance is a finite number >= 0; NaN would make every ratio "outside".
 core::Status CheckTolerance(const YamlNode& at, double t) {
   if (t >= 0 && std::isfinite(t)) return Status();
-  return at.Error("must be a finite number >= 0, got " + rules::FormatGoFloat(t));
+  return at.Error("must be a finite number >= 0, got " + promql::FormatFloatG(t));
 }
 
 Result<int32_t> Int32(const YamlNode& n, int64_t lo, int64_t hi) {

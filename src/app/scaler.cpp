@@ -1,4 +1,5 @@
 #include "app/scaler.h"
+#include "promql/go_strconv.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -108,7 +109,7 @@ class RealSleeper : public act::Sleeper {
 
 std::string DescribeThreshold(const rules::Threshold& t) {
   std::string s = (t.op == rules::Threshold::Op::kAbove ? "above " : "below ") +
-                  rules::FormatGoFloat(t.value);
+                  promql::FormatFloatG(t.value);
   if (t.hold > Duration()) s += " for " + t.hold.ToString();
   return s;
 }
@@ -291,14 +292,14 @@ struct Scaler::Impl {
     if (!v.ok()) return {false, "ready_when: " + v.status().message()};
     if (const auto* s = std::get_if<promql::Scalar>(&*v)) {
       gate.ready = s->value != 0 && !std::isnan(s->value);
-      gate.reason = "ready_when = " + rules::FormatGoFloat(s->value);
+      gate.reason = "ready_when = " + promql::FormatFloatG(s->value);
       return gate;
     }
     const auto* vec = std::get_if<promql::Vector>(&*v);
     if (vec == nullptr) return {false, "ready_when: expected a scalar or an instant vector"};
     for (const auto& sample : *vec) {
       if (!std::isnan(sample.value)) {
-        return {true, "ready_when = " + rules::FormatGoFloat(sample.value)};
+        return {true, "ready_when = " + promql::FormatFloatG(sample.value)};
       }
     }
     return {false, vec->empty() ? "ready_when: no series (not met)" : "ready_when: NaN (no data)"};
@@ -368,7 +369,7 @@ struct Scaler::Impl {
       if (v.ok() && std::isfinite(*v) && *v >= 0) {
         current = static_cast<int32_t>(std::llround(*v));
       } else {
-        report.current_error = "current: " + (v.ok() ? "value " + rules::FormatGoFloat(*v) + " is not a count"
+        report.current_error = "current: " + (v.ok() ? "value " + promql::FormatFloatG(*v) + " is not a count"
                                                      : v.status().message());
       }
     } else {

@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "core/value.h"
+#include "promql/go_strconv.h"
 #include "rules/rules.h"
 
 namespace amas::rules {
@@ -290,16 +291,16 @@ struct GroupEvaluator::Impl {
         return v;
       }
       v.kind = ScaleVote::Kind::kProportional;
-      v.reason = "value " + FormatGoFloat(sum) + " against target " +
-                 FormatGoFloat(rule.target_value ? *rule.target_value
+      v.reason = "value " + promql::FormatFloatG(sum) + " against target " +
+                 promql::FormatFloatG(rule.target_value ? *rule.target_value
                                                  : *rule.target_average_value);
       return v;
     }
     if (v.up == ActiveState::kFiring) {
       v.kind = ScaleVote::Kind::kUp;
-      v.reason = "value " + FormatGoFloat(v.value) +
+      v.reason = "value " + promql::FormatFloatG(v.value) +
                  (rule.scale_up->op == Threshold::Op::kAbove ? " above " : " below ") +
-                 FormatGoFloat(rule.scale_up->value) + ForClause(rule.scale_up->hold);
+                 promql::FormatFloatG(rule.scale_up->value) + ForClause(rule.scale_up->hold);
       return v;
     }
     const bool all_down = rule.scale_down && non_finite == 0 &&
@@ -310,9 +311,9 @@ struct GroupEvaluator::Impl {
                           st.down.size() == finite;
     if (all_down) {
       v.kind = ScaleVote::Kind::kDown;
-      v.reason = "value " + FormatGoFloat(v.value) +
+      v.reason = "value " + promql::FormatFloatG(v.value) +
                  (rule.scale_down->op == Threshold::Op::kBelow ? " below " : " above ") +
-                 FormatGoFloat(rule.scale_down->value) + ForClause(rule.scale_down->hold);
+                 promql::FormatFloatG(rule.scale_down->value) + ForClause(rule.scale_down->hold);
       return v;
     }
     v.kind = ScaleVote::Kind::kHold;
@@ -325,7 +326,7 @@ struct GroupEvaluator::Impl {
     } else if (v.down == ActiveState::kFiring) {
       v.reason = "not every series agrees to scale down";
     } else {
-      v.reason = "value " + FormatGoFloat(v.value) + " is inside the dead band";
+      v.reason = "value " + promql::FormatFloatG(v.value) + " is inside the dead band";
     }
     return v;
   }

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "rules/rules.h"
+#include "promql/go_strconv.h"
 #include "rules/yaml_reader.h"
 
 namespace amas::rules {
@@ -233,8 +234,8 @@ Result<Rule> ReadRule(const YamlNode& node, const std::string& file, bool local,
                                : r.scale_down->value <= r.scale_up->value;
       if (overlap) {
         return node.Error("scale_up and scale_down thresholds overlap (" +
-                          FormatGoFloat(r.scale_up->value) + " vs " +
-                          FormatGoFloat(r.scale_down->value) +
+                          promql::FormatFloatG(r.scale_up->value) + " vs " +
+                          promql::FormatFloatG(r.scale_down->value) +
                           "): leave a dead band between them");
       }
     } else if (r.scale_up && r.scale_down) {

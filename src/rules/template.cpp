@@ -8,6 +8,8 @@
 #include <optional>
 #include <variant>
 
+#include "promql/go_strconv.h"
+
 namespace amas::rules {
 
 using core::Result;
@@ -310,7 +312,7 @@ class Compiler {
 std::string GoString(const Val& v) {
   switch (v.kind) {
     case Val::Kind::kString: return v.str;
-    case Val::Kind::kNumber: return FormatGoFloat(v.num);
+    case Val::Kind::kNumber: return promql::FormatFloatG(v.num);
     case Val::Kind::kLabels: {
       // Go prints a map as map[k:v k:v].
       std::string out = "map[";
@@ -472,7 +474,7 @@ Result<std::string> Printf(const std::string& format, const std::vector<Val>& ar
         Result<double> d = ToFloat(arg);
         if (!d.ok()) return d.status();
         if (arg.kind == Val::Kind::kNumber && *d != std::floor(*d)) {
-          out.append("%!d(float64=" + FormatGoFloat(*d) + ")");
+          out.append("%!d(float64=" + promql::FormatFloatG(*d) + ")");
           break;
         }
         std::snprintf(buf, sizeof buf, (spec + "lld").c_str(), static_cast<long long>(*d));
@@ -694,45 +696,5 @@ Result<std::string> Template::Expand(const TemplateData& data) const {
   return out;
 }
 
-std::string FormatGoFloat(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (v == 0) return std::signbit(v) ? "-0" : "0";
-  // Shortest round-trip digits, then Go's layout for 'g' with the shortest
-  // precision: %e when exp < -4 || exp >= 6 (so 1e6 prints "1e+06").
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
-  std::string_view sci(buf, static_cast<size_t>(end - buf));
-  const size_t e = sci.find('e');
-  std::string_view mantissa = sci.substr(0, e);
-  int exp = 0;
-  std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+' ? 1 : 0), sci.data() + sci.size(), exp);
-  std::string digits;
-  bool negative = false;
-  for (char c : mantissa) {
-    if (c == '-') negative = true;
-    if (c >= '0' && c <= '9') digits.push_back(c);
-  }
-  std::string out = negative ? "-" : "";
-  if (exp < -4 || exp >= 6) {
-    out.push_back(digits[0]);
-    if (digits.size() > 1) out.append(".").append(digits.substr(1));
-    char ebuf[16];
-    std::snprintf(ebuf, sizeof ebuf, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
-    out.append(ebuf);
-    return out;
-  }
-  if (exp < 0) {
-    out.append("0.").append(static_cast<size_t>(-exp - 1), '0').append(digits);
-    return out;
-  }
-  const size_t int_digits = static_cast<size_t>(exp) + 1;
-  if (digits.size() <= int_digits) {
-    out.append(digits).append(int_digits - digits.size(), '0');
-  } else {
-    out.append(digits.substr(0, int_digits)).append(".").append(digits.substr(int_digits));
-  }
-  return out;
-}
 
 }  // namespace amas::rules

@@ -39,9 +39,6 @@ class Template {
   std::shared_ptr<const std::vector<Node>> nodes_;  // immutable, shared by copies
 };
 
-// Go's strconv.FormatFloat(v, 'g', -1, 64), which is how {{ $value }}
-// prints: "0.75", "100000", "1e+06", "NaN", "+Inf".
-std::string FormatGoFloat(double v);
 
 }  // namespace amas::rules
 

@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include "rules/template.h"
+#include "promql/go_strconv.h"
 
-using amas::rules::FormatGoFloat;
 using amas::rules::Template;
 using amas::rules::TemplateData;
 
@@ -74,16 +74,16 @@ TEST_CASE("template: a function given a non-number fails at expansion") {
   CHECK_FALSE(t->Expand(data).ok());
 }
 
-TEST_CASE("FormatGoFloat prints like Go's %v") {
-  CHECK(FormatGoFloat(0.75) == "0.75");
-  CHECK(FormatGoFloat(100000) == "100000");
-  CHECK(FormatGoFloat(1e6) == "1e+06");
-  CHECK(FormatGoFloat(123456789) == "1.23456789e+08");
-  CHECK(FormatGoFloat(0.0001) == "0.0001");
-  CHECK(FormatGoFloat(0.00001) == "1e-05");
-  CHECK(FormatGoFloat(-2.5) == "-2.5");
-  CHECK(FormatGoFloat(0) == "0");
-  CHECK(FormatGoFloat(NAN) == "NaN");
-  CHECK(FormatGoFloat(INFINITY) == "+Inf");
-  CHECK(FormatGoFloat(-INFINITY) == "-Inf");
+TEST_CASE("$value prints like Go's %v (promql::FormatFloatG)") {
+  CHECK(amas::promql::FormatFloatG(0.75) == "0.75");
+  CHECK(amas::promql::FormatFloatG(100000) == "100000");
+  CHECK(amas::promql::FormatFloatG(1e6) == "1e+06");
+  CHECK(amas::promql::FormatFloatG(123456789) == "1.23456789e+08");
+  CHECK(amas::promql::FormatFloatG(0.0001) == "0.0001");
+  CHECK(amas::promql::FormatFloatG(0.00001) == "1e-05");
+  CHECK(amas::promql::FormatFloatG(-2.5) == "-2.5");
+  CHECK(amas::promql::FormatFloatG(0) == "0");
+  CHECK(amas::promql::FormatFloatG(NAN) == "NaN");
+  CHECK(amas::promql::FormatFloatG(INFINITY) == "+Inf");
+  CHECK(amas::promql::FormatFloatG(-INFINITY) == "-Inf");
 }
