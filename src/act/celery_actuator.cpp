@@ -11,15 +11,6 @@
 namespace amas::act::celery {
 namespace {
 
-// Atomically raises the stored token; returns the stored value afterwards.
-// Lua numbers are doubles: tokens are exact up to 2^53.
-constexpr std::string_view kFenceScript = R"(
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-local t = tonumber(ARGV[1])
-if t < cur then return tostring(cur) end
-if t > cur then redis.call('SET', KEYS[1], ARGV[1]) end
-return ARGV[1])";
-
 std::string Seconds(core::Duration d) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f", std::max<double>(d.seconds(), 0.01));
@@ -283,9 +274,8 @@ core::Result<int32_t> CeleryActuator::Current() {
 core::Status CeleryActuator::CheckFence(Fence fence) {
   if (fence.token == 0) return core::Status::Ok();
   if (core::Status s = Connect(); !s.ok()) return s;
-  core::Result<redis::Reply> r = redis::CommandOk(
-      *conn_,
-      {"EVAL", std::string(kFenceScript), "1", options_.fence_key, std::to_string(fence.token)});
+  core::Result<redis::Reply> r =
+      redis::CommandOk(*conn_, redis::RaiseFenceCommand(options_.fence_key, fence.token));
   if (!r.ok()) return r.status().WithContext("celery " + options_.name + " fence");
   if (r->str != std::to_string(fence.token)) {
     return core::Status::FailedPrecondition("celery " + options_.name + ": fence token " +

@@ -12,15 +12,6 @@
 namespace amas::act::redis {
 namespace {
 
-// Atomically raises the stored token; returns the stored value afterwards.
-// Lua numbers are doubles: tokens are exact up to 2^53.
-constexpr std::string_view kFenceScript = R"(
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-local t = tonumber(ARGV[1])
-if t < cur then return tostring(cur) end
-if t > cur then redis.call('SET', KEYS[1], ARGV[1]) end
-return ARGV[1])";
-
 std::string Join(const std::vector<std::string>& v, std::string_view sep) {
   std::string out;
   for (size_t i = 0; i < v.size(); ++i) out += (i ? std::string(sep) : "") + v[i];
@@ -323,8 +314,7 @@ class RedisClusterActuator::Run {
     for (int hop = 0; hop < 5; ++hop) {
       std::vector<std::vector<std::string>> cmds;
       if (asking) cmds.push_back({"ASKING"});
-      cmds.push_back(
-          {"EVAL", std::string(kFenceScript), "1", o_.fence_key, std::to_string(fence.token)});
+      cmds.push_back(RaiseFenceCommand(o_.fence_key, fence.token));
       core::Result<std::vector<Reply>> r = Pipe(at, cmds);
       if (!r.ok()) return r.status().WithContext("redis cluster fence");
       const Reply& reply = r->back();

@@ -65,6 +65,16 @@ void ToArgv(const std::vector<std::string>& args, std::vector<const char*>& argv
 
 }  // namespace
 
+std::vector<std::string> RaiseFenceCommand(std::string_view key, uint64_t token) {
+  static constexpr std::string_view kScript = R"(
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local t = tonumber(ARGV[1])
+if t < cur then return tostring(cur) end
+if t > cur then redis.call('SET', KEYS[1], ARGV[1]) end
+return ARGV[1])";
+  return {"EVAL", std::string(kScript), "1", std::string(key), std::to_string(token)};
+}
+
 std::string_view Reply::error_code() const {
   if (type != Type::kError) return {};
   std::string_view s = str;

@@ -56,6 +56,12 @@ struct Reply {
 // LOADING, MASTERDOWN, BUSY, IOERR), FailedPrecondition for the rest.
 core::Status ReplyErrorStatus(std::string_view error_text);
 
+// The EVAL arguments that raise the fencing token stored at key to token,
+// atomically; the reply is the stored token afterwards, so a reply other than
+// token means a newer leader has acted. Lua numbers are doubles: tokens are
+// exact up to 2^53.
+std::vector<std::string> RaiseFenceCommand(std::string_view key, uint64_t token);
+
 class Conn {
  public:
   // Connects, then AUTH/SELECT as the endpoint says. Unavailable when the

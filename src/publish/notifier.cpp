@@ -1,6 +1,5 @@
 #include "publish/notifier.h"
 
-#include <curl/curl.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -10,17 +9,10 @@
 #include <mutex>
 #include <thread>
 
+#include "publish/http_post.h"
+
 namespace amas::publish {
 namespace {
-
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-
-size_t Discard(char* /*data*/, size_t size, size_t n, void* /*user*/) { return size * n; }
 
 std::string UrlEncode(std::string_view s) {
   static const char kHex[] = "0123456789ABCDEF";
@@ -41,8 +33,8 @@ bool IsZero(core::Time t) { return t.unix_millis() == 0; }
 
 }  // namespace
 
-std::vector<PostableAlert> SendTracker::Select(const std::vector<AlertInfo>& alerts,
-                                               core::Time now, const NotifierOptions& options) {
+std::vector<PostableAlert> SendTracker::Select(const std::vector<AlertInfo>& alerts, core::Time now,
+                                               const NotifierOptions& options) {
   const core::Duration delta = std::max(options.resend_delay, options.evaluation_interval);
   std::vector<PostableAlert> out;
   std::unordered_map<core::Labels, Sent> next;
@@ -56,7 +48,8 @@ std::vector<PostableAlert> SendTracker::Select(const std::vector<AlertInfo>& ale
       // A resolved alert is sent once (if it was ever sent firing, or is new).
       needs = !state.resolved_sent;
     } else {
-      needs = it == sent_.end() || state.resolved_sent || now >= state.last_sent + options.resend_delay;
+      needs =
+          it == sent_.end() || state.resolved_sent || now >= state.last_sent + options.resend_delay;
       state.resolved_sent = false;
     }
     if (needs) {
@@ -128,27 +121,9 @@ struct Notifier::Impl {
   std::thread thread;
 
   bool Post(const std::string& base, const std::string& body) {
-    std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-    if (!curl) return false;
     std::string url = base;
     while (!url.empty() && url.back() == '/') url.pop_back();
-    url += "/api/v2/alerts";
-    std::unique_ptr<curl_slist, SlistDeleter> headers(
-        curl_slist_append(nullptr, "Content-Type: application/json"));
-    headers.reset(curl_slist_append(headers.release(), "User-Agent: amas-scaler"));
-    CURL* c = curl.get();
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout.millis()));
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Discard);
-    if (curl_easy_perform(c) != CURLE_OK) return false;
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    return status >= 200 && status < 300;
+    return internal::PostJson(url + "/api/v2/alerts", body, {}, options.timeout).ok();
   }
 
   void Run() {
@@ -157,8 +132,9 @@ struct Notifier::Impl {
       cv.wait(lock, [&] { return stopping || !queue.empty(); });
       if (stopping) return;
       const size_t n = std::min(queue.size(), options.max_batch);
-      std::vector<PostableAlert> batch(std::make_move_iterator(queue.begin()),
-                                       std::make_move_iterator(queue.begin() + static_cast<long>(n)));
+      std::vector<PostableAlert> batch(
+          std::make_move_iterator(queue.begin()),
+          std::make_move_iterator(queue.begin() + static_cast<long>(n)));
       queue.erase(queue.begin(), queue.begin() + static_cast<long>(n));
       in_flight = true;
       lock.unlock();
@@ -232,7 +208,8 @@ size_t Notifier::queue_length() const {
 
 void Notifier::Flush() {
   std::unique_lock<std::mutex> lock(impl_->mu);
-  impl_->cv.wait(lock, [&] { return (impl_->queue.empty() && !impl_->in_flight) || impl_->stopping; });
+  impl_->cv.wait(lock,
+                 [&] { return (impl_->queue.empty() && !impl_->in_flight) || impl_->stopping; });
 }
 
 }  // namespace amas::publish

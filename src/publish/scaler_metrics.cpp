@@ -49,10 +49,11 @@ struct ScalerMetrics::Impl {
         min(Gauge(r, "amas_scaler_min_replicas", "The target's min_replicas.")),
         max(Gauge(r, "amas_scaler_max_replicas", "The target's max_replicas.")),
         rule_value(Gauge(r, "amas_scaler_rule_value", "A scale rule's last value.")),
-        rule_state(Gauge(r, "amas_scaler_rule_state",
-                         "A scale rule's condition per direction: 0 inactive, 1 pending, 2 firing.")),
-        rule_threshold(Gauge(r, "amas_scaler_rule_threshold",
-                             "A scale rule's threshold per direction.")),
+        rule_state(
+            Gauge(r, "amas_scaler_rule_state",
+                  "A scale rule's condition per direction: 0 inactive, 1 pending, 2 firing.")),
+        rule_threshold(
+            Gauge(r, "amas_scaler_rule_threshold", "A scale rule's threshold per direction.")),
         limited(Gauge(r, "amas_scaler_scaling_limited",
                       "1 when this reason set the desired count this round.")),
         drift(Gauge(r, "amas_scaler_drift_replicas",
@@ -63,11 +64,10 @@ struct ScalerMetrics::Impl {
                             "Events waiting for delivery, per endpoint.")),
         notifier_queue(Gauge(r, "amas_scaler_notifications_queue_length",
                              "Alerts waiting to be sent to Alertmanager.")),
-        leader(Gauge(r, "amas_scaler_leader",
-                     "1 while this replica holds the lease and may act.")),
+        leader(Gauge(r, "amas_scaler_leader", "1 while this replica holds the lease and may act.")),
         actions(Counter(r, "amas_scaler_actions_total", "Scale actions by result.")),
-        iterations(Counter(r, "amas_scaler_rule_group_iterations_total",
-                           "Rule group evaluations.")),
+        iterations(
+            Counter(r, "amas_scaler_rule_group_iterations_total", "Rule group evaluations.")),
         missed(Counter(r, "amas_scaler_rule_group_iterations_missed_total",
                        "Rule group evaluations skipped because the previous one ran late.")),
         failures(Counter(r, "amas_scaler_rule_evaluation_failures_total",
@@ -100,17 +100,28 @@ struct ScalerMetrics::Impl {
                             .Name("amas_scaler_action_duration_seconds")
                             .Help("How long a scale action took, retries included.")
                             .Register(r)),
-        actions_m(actions), iterations_m(iterations), missed_m(missed), failures_m(failures),
-        sent_m(sent), failed_m(failed), dead_m(dead), latency_m(latency_sum), am_sent_m(am_sent),
-        am_errors_m(am_errors), am_dropped_m(am_dropped), received_m(received),
-        received_alerts_m(received_alerts), duplicates_m(duplicates), rejected_m(rejected) {}
+        actions_m(actions),
+        iterations_m(iterations),
+        missed_m(missed),
+        failures_m(failures),
+        sent_m(sent),
+        failed_m(failed),
+        dead_m(dead),
+        latency_m(latency_sum),
+        am_sent_m(am_sent),
+        am_errors_m(am_errors),
+        am_dropped_m(am_dropped),
+        received_m(received),
+        received_alerts_m(received_alerts),
+        duplicates_m(duplicates),
+        rejected_m(rejected) {}
 
   static prometheus::Family<prometheus::Gauge>& Gauge(prometheus::Registry& r, const char* name,
                                                       const char* help) {
     return prometheus::BuildGauge().Name(name).Help(help).Register(r);
   }
-  static prometheus::Family<prometheus::Counter>& Counter(prometheus::Registry& r,
-                                                          const char* name, const char* help) {
+  static prometheus::Family<prometheus::Counter>& Counter(prometheus::Registry& r, const char* name,
+                                                          const char* help) {
     return prometheus::BuildCounter().Name(name).Help(help).Register(r);
   }
 
@@ -123,8 +134,7 @@ struct ScalerMetrics::Impl {
       &duplicates, &rejected;
   prometheus::Family<prometheus::Histogram>&eval_duration, &action_duration;
   CounterMirror actions_m, iterations_m, missed_m, failures_m, sent_m, failed_m, dead_m, latency_m,
-      am_sent_m, am_errors_m, am_dropped_m, received_m, received_alerts_m, duplicates_m,
-      rejected_m;
+      am_sent_m, am_errors_m, am_dropped_m, received_m, received_alerts_m, duplicates_m, rejected_m;
 };
 
 ScalerMetrics::ScalerMetrics(prometheus::Registry& registry)
@@ -147,9 +157,8 @@ void ScalerMetrics::UpdateTargets(const std::vector<ScaleTargetReport>& targets)
       m.limited.Add({{"target", t.name}, {"reason", reason}})
           .Set(t.last && t.last->limit == reason ? 1 : 0);
     }
-    m.drift.Add(target).Set(t.state.drift_from && t.state.observed
-                                ? *t.state.observed - *t.state.drift_from
-                                : 0);
+    m.drift.Add(target).Set(
+        t.state.drift_from && t.state.observed ? *t.state.observed - *t.state.drift_from : 0);
     for (const RuleReport& r : t.rules) {
       const Labels rule{{"rule", r.vote.rule}, {"target", t.name}};
       if (r.vote.kind != rules::ScaleVote::Kind::kNoData && std::isfinite(r.vote.value)) {

@@ -37,7 +37,7 @@ struct ReceiverCounts {
 class ScalerMetrics {
  public:
   explicit ScalerMetrics(prometheus::Registry& registry);  // must outlive this
-  ScalerMetrics(const ScalerMetrics&) = delete;  // holds pointers into the registry
+  ScalerMetrics(const ScalerMetrics&) = delete;            // holds pointers into the registry
   ScalerMetrics& operator=(const ScalerMetrics&) = delete;
   ~ScalerMetrics();
 

@@ -1,6 +1,5 @@
 #include "publish/webhooks.h"
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -14,17 +13,10 @@
 #include <set>
 #include <thread>
 
+#include "publish/http_post.h"
+
 namespace amas::publish {
 namespace {
-
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-
-size_t Discard(char* /*data*/, size_t size, size_t n, void* /*user*/) { return size * n; }
 
 bool Matches(const std::vector<std::string>& allowed, const std::string& value) {
   return allowed.empty() || std::find(allowed.begin(), allowed.end(), value) != allowed.end();
@@ -34,11 +26,21 @@ std::string JsonString(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -95,39 +97,20 @@ struct WebhookSender::Endpoint {
   // One POST; returns "" on a 2xx, else why it failed. *retry says whether
   // another attempt may help (connection errors, timeouts, 5xx, 429).
   std::string Post(const std::string& body, bool* retry) {
-    std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-    if (!curl) {
-      *retry = true;
-      return "cannot create a curl handle";
-    }
-    std::unique_ptr<curl_slist, SlistDeleter> headers;
-    auto add = [&](const std::string& h) { headers.reset(curl_slist_append(headers.release(), h.c_str())); };
-    add("Content-Type: application/json");
-    add("User-Agent: amas-scaler");
+    std::vector<std::string> headers;
     if (!config.secret.empty()) {
-      add(std::string(kSignatureHeader) + ": " +
-          SignatureHeader(config.secret, clock->Now().unix_millis() / 1000, body));
+      headers.push_back(std::string(kSignatureHeader) + ": " +
+                        SignatureHeader(config.secret, clock->Now().unix_millis() / 1000, body));
     }
-    CURL* c = curl.get();
-    curl_easy_setopt(c, CURLOPT_URL, config.url.c_str());
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(config.timeout.millis()));
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Discard);
-    if (!config.tls_ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, config.tls_ca_file.c_str());
-    const CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) {
+    const internal::PostResult r =
+        internal::PostJson(config.url, body, headers, config.timeout, config.tls_ca_file);
+    if (r.ok()) return "";
+    if (r.status == 0) {
       *retry = true;
-      return curl_easy_strerror(rc);
+      return r.error;
     }
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    if (status >= 200 && status < 300) return "";
-    *retry = status >= 500 || status == 429;
-    return "HTTP " + std::to_string(status);
+    *retry = r.status >= 500 || r.status == 429;
+    return "HTTP " + std::to_string(r.status);
   }
 
   // Waits up to d unless stopping; false when stopping.
@@ -148,8 +131,9 @@ struct WebhookSender::Endpoint {
       for (int attempt = 0; attempt < config.max_attempts; ++attempt) {
         if (attempt > 0) {
           // Full jitter: uniform in [0, min(max, initial * 2^(attempt-1))].
-          const int64_t cap = std::min<int64_t>(config.max_backoff.millis(),
-                                                config.initial_backoff.millis() << std::min(attempt - 1, 20));
+          const int64_t cap =
+              std::min<int64_t>(config.max_backoff.millis(), config.initial_backoff.millis()
+                                                                 << std::min(attempt - 1, 20));
           std::uniform_int_distribution<int64_t> dist(0, std::max<int64_t>(cap, 1));
           if (!Wait(lock, core::Duration::Millis(dist(rng)))) break;
         }
@@ -192,7 +176,8 @@ core::Result<std::unique_ptr<WebhookSender>> WebhookSender::Create(
       return core::Status::InvalidArgument("webhook " + e.name + " is defined twice");
     }
     if (e.max_attempts < 1 || e.max_queue < 1) {
-      return core::Status::InvalidArgument("webhook " + e.name + ": max_attempts and max_queue must be >= 1");
+      return core::Status::InvalidArgument("webhook " + e.name +
+                                           ": max_attempts and max_queue must be >= 1");
     }
   }
   std::unique_ptr<WebhookSender> s(new WebhookSender());
