@@ -108,20 +108,28 @@ std::string ForClause(core::Duration hold) {
 
 std::string_view ActiveStateName(ActiveState s) {
   switch (s) {
-    case ActiveState::kInactive: return "inactive";
-    case ActiveState::kPending: return "pending";
-    case ActiveState::kFiring: return "firing";
+    case ActiveState::kInactive:
+      return "inactive";
+    case ActiveState::kPending:
+      return "pending";
+    case ActiveState::kFiring:
+      return "firing";
   }
   return "unknown";
 }
 
 std::string_view ScaleVoteName(ScaleVote::Kind k) {
   switch (k) {
-    case ScaleVote::Kind::kUp: return "up";
-    case ScaleVote::Kind::kDown: return "down";
-    case ScaleVote::Kind::kHold: return "hold";
-    case ScaleVote::Kind::kNoData: return "no_data";
-    case ScaleVote::Kind::kProportional: return "proportional";
+    case ScaleVote::Kind::kUp:
+      return "up";
+    case ScaleVote::Kind::kDown:
+      return "down";
+    case ScaleVote::Kind::kHold:
+      return "hold";
+    case ScaleVote::Kind::kNoData:
+      return "no_data";
+    case ScaleVote::Kind::kProportional:
+      return "proportional";
   }
   return "unknown";
 }
@@ -155,17 +163,16 @@ struct GroupEvaluator::Impl {
       for (size_t i = 0; i < rule.labels.size(); ++i) {
         Result<std::string> v = rule.label_templates[i].Expand(data);
         // Prometheus expands to an error text rather than failing the rule.
-        b.Set(rule.labels[i].first, v.ok() ? *v : "<error expanding template: " +
-                                                       v.status().message() + ">");
+        b.Set(rule.labels[i].first,
+              v.ok() ? *v : "<error expanding template: " + v.status().message() + ">");
       }
       b.Set("alertname", rule.name);
       LabelPairs annotations;
       for (size_t i = 0; i < rule.annotations.size(); ++i) {
         Result<std::string> v = rule.annotation_templates[i].Expand(data);
-        annotations.emplace_back(rule.annotations[i].first,
-                                 v.ok() ? *v
-                                        : "<error expanding template: " + v.status().message() +
-                                              ">");
+        annotations.emplace_back(
+            rule.annotations[i].first,
+            v.ok() ? *v : "<error expanding template: " + v.status().message() + ">");
       }
       Labels labels = b.Build();
       if (!seen.insert(labels).second) {
@@ -174,8 +181,7 @@ struct GroupEvaluator::Impl {
       }
       present.push_back({std::move(labels), std::move(annotations), s.value});
     }
-    StepActive(st.alerts, present, t, rule.hold, rule.keep_firing_for,
-               options.resolved_retention);
+    StepActive(st.alerts, present, t, rule.hold, rule.keep_firing_for, options.resolved_retention);
     size_t active = 0;
     for (const auto& [labels, a] : st.alerts) {
       if (a.state == ActiveState::kInactive) continue;
@@ -215,8 +221,8 @@ struct GroupEvaluator::Impl {
     if (group.limit > 0 && out->size() > static_cast<size_t>(group.limit)) {
       const size_t n = out->size();
       out->clear();
-      return Status::ResourceExhausted("exceeded limit " + std::to_string(group.limit) +
-                                       " with " + std::to_string(n) + " series");
+      return Status::ResourceExhausted("exceeded limit " + std::to_string(group.limit) + " with " +
+                                       std::to_string(n) + " series");
     }
     return Status();
   }
@@ -252,7 +258,8 @@ struct GroupEvaluator::Impl {
         sum += s.value;
         if (!extreme || (want_max ? s.value > *extreme : s.value < *extreme)) extreme = s.value;
         Labels key = LabelsBuilder(s.labels).Del(core::kMetricName).Build();
-        if (rule.scale_up && rule.scale_up->Holds(s.value)) up_present.push_back({key, {}, s.value});
+        if (rule.scale_up && rule.scale_up->Holds(s.value))
+          up_present.push_back({key, {}, s.value});
         if (rule.scale_down && rule.scale_down->Holds(s.value)) {
           down_present.push_back({std::move(key), {}, s.value});
         }
@@ -265,8 +272,8 @@ struct GroupEvaluator::Impl {
                  core::Duration());
     }
     if (rule.scale_down) {
-      StepActive(st.down, down_present, t, rule.scale_down->hold,
-                 rule.scale_down->keep_firing_for, core::Duration());
+      StepActive(st.down, down_present, t, rule.scale_down->hold, rule.scale_down->keep_firing_for,
+                 core::Duration());
     }
     Summarize(st.up, &v.up, &v.up_since);
     Summarize(st.down, &v.down, &v.down_since);
@@ -291,9 +298,9 @@ struct GroupEvaluator::Impl {
         return v;
       }
       v.kind = ScaleVote::Kind::kProportional;
-      v.reason = "value " + promql::FormatFloatG(sum) + " against target " +
-                 promql::FormatFloatG(rule.target_value ? *rule.target_value
-                                                 : *rule.target_average_value);
+      v.reason =
+          "value " + promql::FormatFloatG(sum) + " against target " +
+          promql::FormatFloatG(rule.target_value ? *rule.target_value : *rule.target_average_value);
       return v;
     }
     if (v.up == ActiveState::kFiring) {
@@ -303,12 +310,11 @@ struct GroupEvaluator::Impl {
                  promql::FormatFloatG(rule.scale_up->value) + ForClause(rule.scale_up->hold);
       return v;
     }
-    const bool all_down = rule.scale_down && non_finite == 0 &&
-                          std::all_of(st.down.begin(), st.down.end(),
-                                      [](const auto& e) {
-                                        return e.second.state == ActiveState::kFiring;
-                                      }) &&
-                          st.down.size() == finite;
+    const bool all_down =
+        rule.scale_down && non_finite == 0 &&
+        std::all_of(st.down.begin(), st.down.end(),
+                    [](const auto& e) { return e.second.state == ActiveState::kFiring; }) &&
+        st.down.size() == finite;
     if (all_down) {
       v.kind = ScaleVote::Kind::kDown;
       v.reason = "value " + promql::FormatFloatG(v.value) +
@@ -347,18 +353,23 @@ const std::vector<RuleHealth>& GroupEvaluator::health() const { return impl_->he
 std::vector<Alert> GroupEvaluator::Alerts(size_t rule_index) const {
   std::vector<Alert> out;
   for (const auto& [labels, a] : impl_->states.at(rule_index).alerts) out.push_back(a);
-  std::sort(out.begin(), out.end(), [](const Alert& a, const Alert& b) { return a.labels < b.labels; });
+  std::sort(out.begin(), out.end(),
+            [](const Alert& a, const Alert& b) { return a.labels < b.labels; });
   return out;
 }
 
-GroupResult GroupEvaluator::Eval(Querier& querier, SampleSink& sink, Time t) {
+GroupResult GroupEvaluator::Eval(Querier& querier, SampleSink& sink, Time t, Stopwatch* stopwatch) {
   GroupResult result;
   Impl& im = *impl_;
+  auto now = [stopwatch] { return stopwatch != nullptr ? stopwatch->Seconds() : 0.0; };
+  const double group_start = now();
   for (size_t i = 0; i < im.group.rules.size(); ++i) {
     const Rule& rule = im.group.rules[i];
     Impl::RuleState& st = im.states[i];
     RuleHealth& health = im.health[i];
-    health.last_evaluation = t;
+    const double rule_start = now();
+    health.last_evaluation =
+        t + core::Duration::Millis(std::llround((rule_start - group_start) * 1000));
 
     Result<promql::Vector> vec = Status::Internal("not evaluated");
     Result<promql::Value> value = querier.Query(rule, t);
@@ -380,10 +391,13 @@ GroupResult GroupEvaluator::Eval(Querier& querier, SampleSink& sink, Time t) {
       ++result.failures;
       health.health = "err";
       health.last_error = status.message();
-    } else {
-      health.health = "ok";
-      health.last_error.clear();
+      // As Prometheus: a failed rule writes nothing, not even stale markers;
+      // what it wrote last time stays current until it succeeds again.
+      health.evaluation_seconds = now() - rule_start;
+      continue;
     }
+    health.health = "ok";
+    health.last_error.clear();
     health.series = out.size();
 
     // Series written last round and absent now get a stale marker, so they
@@ -399,7 +413,9 @@ GroupResult GroupEvaluator::Eval(Querier& querier, SampleSink& sink, Time t) {
     st.written.clear();
     for (auto& [labels, v] : out) st.written.push_back(std::move(labels));
     sink.Flush();
+    health.evaluation_seconds = now() - rule_start;
   }
+  result.evaluation_seconds = now() - group_start;
   return result;
 }
 

@@ -147,18 +147,31 @@ struct ScaleVote {
   core::Time up_since;    // when the up condition started holding
   core::Time down_since;  // when the down condition started holding
 };
-std::string_view ScaleVoteName(ScaleVote::Kind k);  // "up", "down", "hold", "no_data", "proportional"
+std::string_view ScaleVoteName(
+    ScaleVote::Kind k);  // "up", "down", "hold", "no_data", "proportional"
 
 struct RuleHealth {
   std::string health = "unknown";  // "ok", "err", "unknown" (Prometheus's strings)
   std::string last_error;
+  // When the rule's evaluation started: the group's t plus the time the
+  // rules before it took (Prometheus reports the rule's own start).
   core::Time last_evaluation;
+  double evaluation_seconds = 0;  // query, state step and writes of the last round
   size_t series = 0;
 };
 
 struct GroupResult {
   std::vector<ScaleVote> votes;
-  size_t failures = 0;  // rules whose evaluation failed this round
+  size_t failures = 0;            // rules whose evaluation failed this round
+  double evaluation_seconds = 0;  // the whole round, 0 without a Stopwatch
+};
+
+// A monotonic reading in seconds (any origin) for timing rules. The caller
+// owns the clock: the app passes a steady clock, tests a scripted one.
+class Stopwatch {
+ public:
+  virtual ~Stopwatch() = default;
+  virtual double Seconds() = 0;
 };
 
 // What is persisted to survive restarts: the pending/firing start times.
@@ -189,8 +202,10 @@ class GroupEvaluator {
   ~GroupEvaluator();
 
   // Evaluates every rule at t, in order. A failing rule is counted and
-  // reported in its health; the others still run.
-  GroupResult Eval(Querier& querier, SampleSink& sink, core::Time t);
+  // reported in its health; the others still run. With a stopwatch each
+  // rule's health gets its evaluation time; without, times stay 0.
+  GroupResult Eval(Querier& querier, SampleSink& sink, core::Time t,
+                   Stopwatch* stopwatch = nullptr);
 
   const Group& group() const;
   // Parallel to group().rules.

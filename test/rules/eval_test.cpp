@@ -25,7 +25,9 @@ class FakeQuerier : public Querier {
  public:
   using Fn = std::function<Result<amas::promql::Value>(Time)>;
   void Set(const std::string& rule, Fn fn) { fns_[rule] = std::move(fn); }
-  Result<amas::promql::Value> Query(const Rule& rule, Time t) override { return fns_.at(rule.name)(t); }
+  Result<amas::promql::Value> Query(const Rule& rule, Time t) override {
+    return fns_.at(rule.name)(t);
+  }
 
  private:
   std::map<std::string, Fn> fns_;
@@ -130,8 +132,10 @@ TEST_CASE("alert: pending until `for` has passed, then firing; ALERTS as Prometh
                                                   {"alertstate", "firing"},
                                                   {"job", "api"},
                                                   {"severity", "page"}});
-  const Labels for_state = Labels::FromPairs(
-      {{"__name__", "ALERTS_FOR_STATE"}, {"alertname", "Down"}, {"job", "api"}, {"severity", "page"}});
+  const Labels for_state = Labels::FromPairs({{"__name__", "ALERTS_FOR_STATE"},
+                                              {"alertname", "Down"},
+                                              {"job", "api"},
+                                              {"severity", "page"}});
   auto at300 = sink.At(At(300).unix_millis());
   bool saw_firing = false, saw_for_state = false, saw_pending_stale = false;
   for (const auto& w : at300) {
@@ -335,8 +339,8 @@ TEST_CASE("scale: down only when every series agrees; up when any series asks") 
   amas::promql::Vector pods;
   FakeQuerier q;
   q.Set("cpu", [&](Time) { return amas::promql::Value(pods); });
-  GroupEvaluator ev(
-      OneRuleGroup(ScaleRule("cpu", Above(0.7, Duration()), Below(0.3, Duration()))), {});
+  GroupEvaluator ev(OneRuleGroup(ScaleRule("cpu", Above(0.7, Duration()), Below(0.3, Duration()))),
+                    {});
   RecordingSink sink;
   const Labels a = Labels::FromPairs({{"pod", "a"}}), b = Labels::FromPairs({{"pod", "b"}});
   pods = {{a, 0, 0.1}, {b, 0, 0.5}};
@@ -392,4 +396,79 @@ TEST_CASE("restore: a restart neither resets `for` nor counts the time spent dow
     after.Restore(saved, At(360), At(360 + 7200), Duration::Hours(1));
     CHECK(after.Eval(q, sink, At(7560)).votes[0].down_since == At(7560));
   }
+}
+
+namespace {
+
+// Time moves only when a query says so, so timings are exact.
+class ScriptedStopwatch : public Stopwatch {
+ public:
+  double Seconds() override { return now; }
+  double now = 100;
+};
+
+}  // namespace
+
+TEST_CASE("timing: each rule's evaluation time and start, the group's total, from the caller") {
+  ScriptedStopwatch clock;
+  FakeQuerier q;
+  q.Set("Slow", [&](Time) {
+    clock.now += 0.25;
+    return OneSeries(Labels::FromPairs({{"job", "api"}}), 1);
+  });
+  q.Set("Broken", [&](Time) -> Result<amas::promql::Value> {
+    clock.now += 0.5;
+    return Status::Unavailable("connection refused");
+  });
+  Group g;
+  g.name = "g";
+  g.rules = {AlertRule("Slow", Duration()), AlertRule("Broken", Duration())};
+  GroupEvaluator ev(std::move(g), {});
+  RecordingSink sink;
+
+  GroupResult r = ev.Eval(q, sink, At(10), &clock);
+  CHECK(r.evaluation_seconds == 0.75);
+  CHECK(r.failures == 1);
+  const auto& h = ev.health();
+  CHECK(h[0].evaluation_seconds == 0.25);
+  CHECK(h[0].last_evaluation == At(10));
+  CHECK(h[1].evaluation_seconds == 0.5);  // a failing rule is timed too
+  CHECK(h[1].last_evaluation == At(10) + Duration::Millis(250));
+  CHECK(h[1].last_error == "connection refused");
+
+  // Without a stopwatch nothing is measured and every rule starts at t.
+  GroupResult untimed = ev.Eval(q, sink, At(20));
+  CHECK(untimed.evaluation_seconds == 0);
+  CHECK(ev.health()[0].evaluation_seconds == 0);
+  CHECK(ev.health()[1].last_evaluation == At(20));
+}
+
+TEST_CASE("alert: a failed query keeps the alert and writes nothing, not even stale markers") {
+  bool fail = false, present = true;
+  FakeQuerier q;
+  q.Set("Down", [&](Time) -> Result<amas::promql::Value> {
+    if (fail) return Status::Unavailable("prometheus: connection refused");
+    return present ? OneSeries(Labels::FromPairs({{"job", "api"}}), 1) : Empty();
+  });
+  GroupEvaluator ev(OneRuleGroup(AlertRule("Down", Duration())), {});
+  RecordingSink sink;
+  ev.Eval(q, sink, At(0));
+  REQUIRE(ev.Alerts(0).size() == 1);
+  CHECK(ev.Alerts(0)[0].state == ActiveState::kFiring);
+
+  fail = true;  // as Prometheus's Group.Eval: return before the stale-series step
+  GroupResult r = ev.Eval(q, sink, At(15));
+  CHECK(r.failures == 1);
+  CHECK(sink.At(At(15).unix_millis()).empty());
+  REQUIRE(ev.Alerts(0).size() == 1);
+  CHECK(ev.Alerts(0)[0].state == ActiveState::kFiring);
+  CHECK(ev.health()[0].last_error == "prometheus: connection refused");
+
+  fail = false;  // back, and the condition is gone: now the series end
+  present = false;
+  ev.Eval(q, sink, At(30));
+  auto at30 = sink.At(At(30).unix_millis());
+  REQUIRE(at30.size() == 2);  // ALERTS and ALERTS_FOR_STATE of the last good round
+  for (const auto& w : at30) CHECK(amas::core::IsStaleNaN(w.value));
+  CHECK(ev.health()[0].health == "ok");
 }
