@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <chrono>
 #include <condition_variable>
 #include <set>
 #include <thread>
@@ -107,6 +108,15 @@ class RealSleeper : public act::Sleeper {
   void Sleep(Duration d) override { std::this_thread::sleep_for(std::chrono::milliseconds(d.millis())); }
 };
 
+// Times rules for /api/v1/rules' evaluationTime (sub-millisecond, unlike core::Clock).
+class SteadyStopwatch : public rules::Stopwatch {
+ public:
+  double Seconds() override {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
 std::string DescribeThreshold(const rules::Threshold& t) {
   std::string s = (t.op == rules::Threshold::Op::kAbove ? "above " : "below ") +
                   promql::FormatFloatG(t.value);
@@ -163,6 +173,7 @@ struct Scaler::Impl {
   const core::Clock* clock = nullptr;
   promql::Engine engine;
   RealSleeper sleeper;
+  SteadyStopwatch stopwatch;
   act::FenceTracker fences;
   std::atomic<bool> global_dry_run{false};
   std::unique_ptr<act::ActionLog> log;
@@ -319,7 +330,7 @@ struct Scaler::Impl {
         g.local->BeginRound(now);
         sink.set_deferred(true);
       }
-      rules::GroupResult result = g.evaluator->Eval(*g.querier, sink, now);
+      rules::GroupResult result = g.evaluator->Eval(*g.querier, sink, now, &stopwatch);
       if (shared_view) {
         g.local->EndRound();
         sink.set_deferred(false);

@@ -120,7 +120,7 @@ void WriteRule(JsonWriter& w, const rules::Rule& r, const rules::RuleHealth& h,
     WriteString(w, h.last_error);
   }
   w.Key("evaluationTime");
-  WriteNumber(w, 0);
+  WriteNumber(w, h.evaluation_seconds);
   w.Key("lastEvaluation");
   WriteRfc3339(w, h.last_evaluation);
   w.Key("type");
@@ -155,6 +155,10 @@ Response Rules(const ScalerApiOptions& o, const Request& req) {
       WriteString(w, g.group.name);
       w.Key("file");
       WriteString(w, g.group.file);
+      if (!g.group.datasource.empty()) {  // amas-scaler's own: the remote_datasources entry
+        w.Key("datasource");
+        WriteString(w, g.group.datasource);
+      }
       w.Key("rules");
       w.StartArray();
       for (size_t i = 0; i < g.group.rules.size(); ++i) {
