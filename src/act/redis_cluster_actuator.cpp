@@ -1042,6 +1042,17 @@ class RedisClusterActuator::Run {
                                          " is down; waiting for its failover");
       }
     }
+    // A master killed before its replica took over leaves its slots claimed
+    // by no live node for a few seconds: that, too, is a failover under way.
+    int claimed = 0;
+    for (const ClusterNode* m : snap->SlotMasters()) {
+      for (const SlotRange& r : m->slots) claimed += r.last - r.first + 1;
+    }
+    if (claimed < kClusterSlots) {
+      return core::Status::Unavailable("redis cluster " + o_.name + ": " +
+                                       std::to_string(kClusterSlots - claimed) +
+                                       " slots have no live owner; waiting for a failover");
+    }
     if (core::Status s = WaitClusterOk(LiveMembers(*snap)); !s.ok()) return s;
 
     const int32_t current = static_cast<int32_t>(snap->SlotMasters().size());
