@@ -14,6 +14,7 @@
 
 #include "act/actuator.h"
 #include "core/core.h"
+#include "testing/testing.h"
 
 namespace amas::act::testing {
 
@@ -47,14 +48,7 @@ class RecordingSleeper : public Sleeper {
 };
 
 // Wall clock and real sleeps, for integration tests and benchmarks.
-class SystemClock : public core::Clock {
- public:
-  core::Time Now() const override {
-    return core::Time::FromUnixMillis(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                          .count());
-  }
-};
+using SystemClock = amas::testing::SystemClock;
 class ThreadSleeper : public Sleeper {
  public:
   void Sleep(core::Duration d) override {

@@ -24,89 +24,8 @@ extern char** environ;
 
 namespace amas::testing {
 
-core::Time SystemClock::Now() const {
-  return core::Time::FromUnixMillis(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
 void RealSleeper::Sleep(core::Duration d) {
   if (d.millis() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(d.millis()));
-}
-
-std::unique_ptr<Process> Process::Start(const std::vector<std::string>& argv,
-                                        const std::vector<std::string>& env,
-                                        const std::string& log_path, const std::string& cwd) {
-  std::vector<std::string> envs;
-  for (char** e = environ; *e != nullptr; ++e) envs.emplace_back(*e);
-  for (const std::string& e : env) envs.push_back(e);
-  std::vector<char*> cargv, cenv;
-  for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  for (const std::string& e : envs) cenv.push_back(const_cast<char*>(e.c_str()));
-  cenv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    setpgid(0, 0);
-    const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
-    execve(cargv[0], cargv.data(), cenv.data());
-    _exit(127);
-  }
-  setpgid(pid, pid);  // both sides, so the group exists before anyone signals it
-  return std::unique_ptr<Process>(new Process(pid));
-}
-
-Process::~Process() { Stop(); }
-
-bool Process::Running() {
-  if (reaped_) return false;
-  int status = 0;
-  if (waitpid(pid_, &status, WNOHANG) == pid_) reaped_ = true;
-  return !reaped_;
-}
-
-void Process::Signal(int sig) {
-  if (!reaped_) killpg(pid_, sig);
-}
-
-void Process::Stop(std::chrono::milliseconds grace) {
-  if (reaped_) {
-    killpg(pid_, SIGKILL);  // stragglers of the group, if any
-    return;
-  }
-  killpg(pid_, SIGTERM);
-  killpg(pid_, SIGCONT);
-  const auto until = std::chrono::steady_clock::now() + grace;
-  while (std::chrono::steady_clock::now() < until) {
-    if (!Running()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  Kill();
-}
-
-void Process::Kill() {
-  killpg(pid_, SIGKILL);
-  if (!reaped_) {
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    reaped_ = true;
-  }
-}
-
-bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    if (pred()) return true;
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
 }
 
 int CountChildren(pid_t pid) {

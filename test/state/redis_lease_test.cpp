@@ -12,11 +12,10 @@ TEST_CASE("redis lease: one holder at a time, tokens only grow, survives reconne
   amas::testing::TempDir dir;
   const int port = amas::testing::FreeLoopbackPort();
   auto start = [&] {
-    return std::make_unique<amas::testing::ChildProcess>(
-        std::vector<std::string>{"/usr/bin/redis-server", "--port", std::to_string(port),
-                                 "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                 "--dir", dir.path()},
-        dir.path() + "/redis.log");
+    return amas::testing::Process::Start(
+        {"/usr/bin/redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--save",
+         "", "--appendonly", "no", "--dir", dir.path()},
+        {}, dir.path() + "/redis.log");
   };
   auto redis = start();
   REQUIRE(amas::testing::WaitForPort(port));

@@ -1,10 +1,10 @@
 #include "testing/testing.h"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +17,9 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
+
+extern char** environ;
 
 namespace amas::testing {
 
@@ -53,8 +56,8 @@ std::string ReadFile(const std::string& path, bool* ok) {
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
-  std::string templ = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
-                      "/amas-test-XXXXXX";
+  std::string templ =
+      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/amas-test-XXXXXX";
   if (mkdtemp(templ.data()) == nullptr) {
     std::perror("mkdtemp");
     std::abort();
@@ -84,51 +87,86 @@ int FreeLoopbackPort() {
   return port;
 }
 
-ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& log_path) {
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_ = fork();
-  if (pid_ == 0) {
+std::unique_ptr<Process> Process::Start(const std::vector<std::string>& argv,
+                                        const std::vector<std::string>& env,
+                                        const std::string& log_path, const std::string& cwd) {
+  std::vector<std::string> envs;
+  for (char** e = environ; *e != nullptr; ++e) envs.emplace_back(*e);
+  for (const std::string& e : env) envs.push_back(e);
+  std::vector<char*> cargv, cenv;
+  for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  for (const std::string& e : envs) cenv.push_back(const_cast<char*>(e.c_str()));
+  cenv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
     setpgid(0, 0);
-    const int out = log_path.empty() ? open("/dev/null", O_WRONLY)
-                                     : open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (out >= 0) {
-      dup2(out, 1);
-      dup2(out, 2);
+    const int fd = log_path.empty() ? open("/dev/null", O_WRONLY)
+                                    : open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
     }
-    execv(args[0], args.data());
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
+    execve(cargv[0], cargv.data(), cenv.data());
     _exit(127);
   }
-  if (pid_ > 0) setpgid(pid_, pid_);
+  setpgid(pid, pid);  // both sides, so the group exists before anyone signals it
+  return std::unique_ptr<Process>(new Process(pid));
 }
 
-ChildProcess::~ChildProcess() { Stop(); }
+Process::~Process() { Stop(); }
 
-bool ChildProcess::running() {
-  if (pid_ <= 0) return false;
-  const pid_t r = waitpid(pid_, &status_, WNOHANG);
-  if (r == pid_) {
-    pid_ = -1;
-    return false;
-  }
-  return true;
+bool Process::Running() {
+  if (reaped_) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) reaped_ = true;
+  return !reaped_;
 }
 
-int ChildProcess::Stop() {
-  if (pid_ <= 0) return status_;
-  kill(-pid_, SIGTERM);
-  for (int i = 0; i < 200; ++i) {
-    if (waitpid(pid_, &status_, WNOHANG) == pid_) {
-      pid_ = -1;
-      return status_;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+void Process::Signal(int sig) {
+  if (!reaped_) killpg(pid_, sig);
+}
+
+void Process::Stop(std::chrono::milliseconds grace) {
+  if (reaped_) {
+    killpg(pid_, SIGKILL);  // stragglers of the group, if any
+    return;
   }
-  kill(-pid_, SIGKILL);
-  waitpid(pid_, &status_, 0);
-  pid_ = -1;
-  return status_;
+  killpg(pid_, SIGTERM);
+  killpg(pid_, SIGCONT);
+  const auto until = std::chrono::steady_clock::now() + grace;
+  while (std::chrono::steady_clock::now() < until) {
+    if (!Running()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  Kill();
+}
+
+void Process::Kill() {
+  killpg(pid_, SIGKILL);
+  if (!reaped_) {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    reaped_ = true;
+  }
+}
+
+bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+core::Time SystemClock::Now() const {
+  return core::Time::FromUnixMillis(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
 }
 
 bool WaitForPort(int port, int timeout_ms) {

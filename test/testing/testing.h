@@ -4,9 +4,16 @@
 #ifndef AMAS_TEST_TESTING_H_
 #define AMAS_TEST_TESTING_H_
 
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/core.h"
 
 namespace amas::testing {
 
@@ -43,23 +50,41 @@ class TempDir {
 // A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read, close).
 int FreeLoopbackPort();
 
-// A child process started with an argv (no shell), in its own process group,
-// stopped by PID (SIGTERM, then SIGKILL after 2 s) when destroyed. Output goes
-// to log_path (or is discarded when empty).
-class ChildProcess {
+// A child process in its own process group, started with an argv (no
+// shell), stopped by that group's id when its handle goes away, also when a
+// test fails or throws: SIGTERM (and SIGCONT, in case it was stopped), then
+// SIGKILL after the grace.
+class Process {
  public:
-  ChildProcess(const std::vector<std::string>& argv, const std::string& log_path = "");
-  ~ChildProcess();
-  ChildProcess(const ChildProcess&) = delete;  // one owner stops it
-  ChildProcess& operator=(const ChildProcess&) = delete;
-  int pid() const { return pid_; }
-  bool running();
-  // Stops the process group; returns the exit status (as from waitpid).
-  int Stop();
+  // argv[0] is a path. env entries "K=V" are added to ours. stdout and stderr
+  // are appended to log_path ("" discards them). cwd "" keeps ours.
+  static std::unique_ptr<Process> Start(const std::vector<std::string>& argv,
+                                        const std::vector<std::string>& env = {},
+                                        const std::string& log_path = "",
+                                        const std::string& cwd = "");
+  ~Process();
+  Process(const Process&) = delete;  // one owner stops it
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool Running();
+  void Signal(int sig);  // to the whole group
+  void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+  void Kill();  // SIGKILL to the group, reaped
 
  private:
-  int pid_ = -1;
-  int status_ = 0;
+  explicit Process(pid_t pid) : pid_(pid) {}
+  pid_t pid_;
+  bool reaped_ = false;
+};
+
+// Polls pred every 50 ms until it returns true or timeout passes.
+bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+
+// The wall clock, as app/ passes it, for tests that talk to real services.
+class SystemClock final : public core::Clock {
+ public:
+  core::Time Now() const override;
 };
 
 // Polls a TCP connect to 127.0.0.1:port until it succeeds or timeout_ms passes.
