@@ -1,15 +1,10 @@
 #include "act/redis_test_support.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -19,8 +14,6 @@
 #include <thread>
 
 #include "testing/testing.h"
-
-extern char** environ;
 
 namespace amas::testing {
 
