@@ -27,14 +27,6 @@ inline uint64_t LoadTail(const char* p, size_t n) {  // 1..7 bytes
   return v;
 }
 
-void PutVarint(std::string* out, size_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
 const char* GetVarint(const char* p, size_t* v) {
   size_t result = 0;
   int shift = 0;
@@ -51,10 +43,17 @@ const char* GetVarint(const char* p, size_t* v) {
 void AppendEscaped(std::string* out, std::string_view value) {
   for (char c : value) {
     switch (c) {
-      case '\\': out->append("\\\\"); break;
-      case '"': out->append("\\\""); break;
-      case '\n': out->append("\\n"); break;
-      default: out->push_back(c);
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      default:
+        out->push_back(c);
     }
   }
 }
@@ -108,32 +107,16 @@ bool Labels::Has(std::string_view name) const {
   return false;
 }
 
-Labels::Iterator Labels::begin() const {
-  return Iterator(data_.data(), data_.data() + data_.size());
-}
-
-Labels::Iterator Labels::end() const {
-  const char* e = data_.data() + data_.size();
-  return Iterator(e, e);
-}
-
-Labels::Iterator::Iterator(const char* pos, const char* end) : pos_(pos), end_(end) { Decode(); }
-
-void Labels::Iterator::Decode() {
-  if (pos_ == end_) return;
+Labels::Iterator::Decoded Labels::Iterator::DecodeLong(const char* pos) {
+  Decoded d;
   size_t n;
-  const char* p = GetVarint(pos_, &n);
-  current_.name = std::string_view(p, n);
+  const char* p = GetVarint(pos, &n);
+  d.label.name = std::string_view(p, n);
   p += n;
   p = GetVarint(p, &n);
-  current_.value = std::string_view(p, n);
-  next_ = p + n;
-}
-
-Labels::Iterator& Labels::Iterator::operator++() {
-  pos_ = next_;
-  Decode();
-  return *this;
+  d.label.value = std::string_view(p, n);
+  d.next = p + n;
+  return d;
 }
 
 std::string Labels::ToString() const {
@@ -168,42 +151,64 @@ bool operator<(const Labels& a, const Labels& b) {
   return ia == ea && ib != eb;
 }
 
-void LabelsBuilder::Reset() { size_ = 0; }
+void LabelsBuilder::Reset() {
+  labels_.clear();
+  arena_.clear();
+}
 
 void LabelsBuilder::Reset(const Labels& base) {
-  size_ = 0;
+  Reset();
+  arena_.reserve(base.data_.size());
   for (Label l : base) {
-    if (size_ == labels_.size()) labels_.emplace_back();
-    labels_[size_].first.assign(l.name);
-    labels_[size_].second.assign(l.value);
-    ++size_;
+    const uint32_t name = Store(l.name);
+    const uint32_t value = Store(l.value);
+    labels_.push_back(
+        {name, static_cast<uint32_t>(l.name.size()), value, static_cast<uint32_t>(l.value.size())});
   }
 }
 
+bool LabelsBuilder::Aliases(std::string_view bytes) const {
+  return !bytes.empty() && bytes.data() >= arena_.data() &&
+         bytes.data() < arena_.data() + arena_.size();
+}
+
+uint32_t LabelsBuilder::Store(std::string_view bytes) {
+  const auto offset = static_cast<uint32_t>(arena_.size());
+  arena_.append(bytes);
+  return offset;
+}
+
 void LabelsBuilder::Remove(size_t i) {
-  // Order does not matter until Build() sorts; swapping keeps both strings' capacity.
-  std::swap(labels_[i], labels_[size_ - 1]);
-  --size_;
+  // Order does not matter until Build() sorts.
+  labels_[i] = labels_.back();
+  labels_.pop_back();
 }
 
 LabelsBuilder& LabelsBuilder::Set(std::string_view name, std::string_view value) {
   if (value.empty()) return Del(name);
-  for (size_t i = 0; i < size_; ++i) {
-    if (labels_[i].first == name) {
-      labels_[i].second.assign(value);
+  if (Aliases(name) || Aliases(value)) {
+    // Set(a, Get(b)): appending to the arena may move the bytes viewed.
+    const std::string name_copy(name), value_copy(value);
+    return Set(name_copy, value_copy);
+  }
+  for (Entry& e : labels_) {
+    if (NameOf(e) == name) {
+      const uint32_t offset = Store(value);
+      e.value_offset = offset;
+      e.value_size = static_cast<uint32_t>(value.size());
       return *this;
     }
   }
-  if (size_ == labels_.size()) labels_.emplace_back();
-  labels_[size_].first.assign(name);
-  labels_[size_].second.assign(value);
-  ++size_;
+  const uint32_t name_offset = Store(name);
+  const uint32_t value_offset = Store(value);
+  labels_.push_back({name_offset, static_cast<uint32_t>(name.size()), value_offset,
+                     static_cast<uint32_t>(value.size())});
   return *this;
 }
 
 LabelsBuilder& LabelsBuilder::Del(std::string_view name) {
-  for (size_t i = 0; i < size_; ++i) {
-    if (labels_[i].first == name) {
+  for (size_t i = 0; i < labels_.size(); ++i) {
+    if (NameOf(labels_[i]) == name) {
       Remove(i);
       break;
     }
@@ -212,44 +217,85 @@ LabelsBuilder& LabelsBuilder::Del(std::string_view name) {
 }
 
 std::string_view LabelsBuilder::Get(std::string_view name) const {
-  for (size_t i = 0; i < size_; ++i) {
-    if (labels_[i].first == name) return labels_[i].second;
+  for (const Entry& e : labels_) {
+    if (NameOf(e) == name) return ValueOf(e);
   }
   return {};
 }
 
 LabelsBuilder& LabelsBuilder::Keep(const std::vector<std::string>& names) {
-  for (size_t i = size_; i-- > 0;) {
-    if (std::find(names.begin(), names.end(), labels_[i].first) == names.end()) Remove(i);
+  for (size_t i = labels_.size(); i-- > 0;) {
+    if (std::find(names.begin(), names.end(), NameOf(labels_[i])) == names.end()) Remove(i);
   }
   return *this;
 }
 
 LabelsBuilder& LabelsBuilder::Drop(const std::vector<std::string>& names) {
-  for (size_t i = size_; i-- > 0;) {
-    if (std::find(names.begin(), names.end(), labels_[i].first) != names.end()) Remove(i);
+  for (size_t i = labels_.size(); i-- > 0;) {
+    if (std::find(names.begin(), names.end(), NameOf(labels_[i])) != names.end()) Remove(i);
   }
   return *this;
 }
 
+namespace {
+
+size_t VarintSize(size_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+char* WriteVarint(char* out, size_t v) {
+  while (v >= 0x80) {
+    *out++ = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  *out++ = static_cast<char>(v);
+  return out;
+}
+
+}  // namespace
+
 Labels LabelsBuilder::Build() const {
-  std::vector<const std::pair<std::string, std::string>*> sorted;
-  sorted.reserve(size_);
+  // Sort entry indices by name: a handful of labels, so insertion sort on a
+  // stack array unless the set is unusually large.
+  constexpr size_t kInline = 32;
+  uint32_t inline_order[kInline];
+  std::vector<uint32_t> heap_order;
+  uint32_t* order = inline_order;
+  const size_t n = labels_.size();
+  if (n > kInline) {
+    heap_order.resize(n);
+    order = heap_order.data();
+  }
   size_t bytes = 0;
-  for (size_t i = 0; i < size_; ++i) {
-    sorted.push_back(&labels_[i]);
-    bytes += labels_[i].first.size() + labels_[i].second.size() + 2;
+  for (size_t i = 0; i < n; ++i) {
+    const Entry& e = labels_[i];
+    bytes += VarintSize(e.name_size) + e.name_size + VarintSize(e.value_size) + e.value_size;
+    const std::string_view name = NameOf(e);
+    size_t j = i;
+    while (j > 0 && name < NameOf(labels_[order[j - 1]])) {
+      order[j] = order[j - 1];
+      --j;
+    }
+    order[j] = static_cast<uint32_t>(i);
   }
-  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
   Labels out;
-  out.data_.reserve(bytes);
-  for (const auto* l : sorted) {
-    PutVarint(&out.data_, l->first.size());
-    out.data_.append(l->first);
-    PutVarint(&out.data_, l->second.size());
-    out.data_.append(l->second);
+  out.data_.resize(bytes);
+  char* p = out.data_.data();
+  for (size_t i = 0; i < n; ++i) {
+    const Entry& e = labels_[order[i]];
+    p = WriteVarint(p, e.name_size);
+    std::memcpy(p, arena_.data() + e.name_offset, e.name_size);
+    p += e.name_size;
+    p = WriteVarint(p, e.value_size);
+    std::memcpy(p, arena_.data() + e.value_offset, e.value_size);
+    p += e.value_size;
   }
-  out.count_ = static_cast<uint32_t>(sorted.size());
+  out.count_ = static_cast<uint32_t>(n);
   out.Finish();
   return out;
 }

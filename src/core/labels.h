@@ -82,22 +82,62 @@ class Labels::Iterator {
   Iterator() = default;
   Label operator*() const { return current_; }
   const Label* operator->() const { return &current_; }
-  Iterator& operator++();
+  Iterator& operator++() {
+    pos_ = next_;
+    Decode();
+    return *this;
+  }
   friend bool operator==(const Iterator& a, const Iterator& b) { return a.pos_ == b.pos_; }
 
  private:
   friend class Labels;
-  Iterator(const char* pos, const char* end);
-  void Decode();
+  Iterator(const char* pos, const char* end) : pos_(pos), end_(end) { Decode(); }
+  // Inline: label sets are walked in every hot loop (store index, matchers,
+  // PromQL grouping), and names and values under 128 bytes, the usual case,
+  // have one-byte lengths.
+  void Decode() {
+    if (pos_ == end_) return;
+    const auto name_size = static_cast<unsigned char>(pos_[0]);
+    if (name_size < 0x80) {
+      const char* value = pos_ + 1 + name_size;
+      const auto value_size = static_cast<unsigned char>(value[0]);
+      if (value_size < 0x80) {
+        current_ =
+            Label{std::string_view(pos_ + 1, name_size), std::string_view(value + 1, value_size)};
+        next_ = value + 1 + value_size;
+        return;
+      }
+    }
+    const Decoded d = DecodeLong(pos_);
+    current_ = d.label;
+    next_ = d.next;
+  }
+  // Any varint length. Static and by value: the iterator's address must not
+  // escape, or the compiler keeps it in memory in every loop over labels.
+  struct Decoded {
+    Label label;
+    const char* next;
+  };
+  static Decoded DecodeLong(const char* pos);
   const char* pos_ = nullptr;
   const char* next_ = nullptr;
   const char* end_ = nullptr;
   Label current_;
 };
 
+inline Labels::Iterator Labels::begin() const {
+  return Iterator(data_.data(), data_.data() + data_.size());
+}
+
+inline Labels::Iterator Labels::end() const {
+  const char* e = data_.data() + data_.size();
+  return Iterator(e, e);
+}
+
 // Builds a Labels by editing a copy: Set replaces, Del removes, and an empty
-// value in Set means Del. Reusable: Reset() keeps every string's capacity, so
-// a parser that resets it per line allocates nothing once warmed up.
+// value in Set means Del. Reusable: Reset() keeps its buffers' capacity, so a
+// parser that resets it per line allocates nothing once warmed up. Views from
+// Get() are valid until the next change to the builder.
 class LabelsBuilder {
  public:
   LabelsBuilder() = default;
@@ -114,12 +154,28 @@ class LabelsBuilder {
   Labels Build() const;
 
  private:
-  // The first size_ entries are live; the rest keep their capacity for reuse.
-  std::vector<std::pair<std::string, std::string>> labels_;
-  size_t size_ = 0;
+  // A label's bytes in arena_. Replaced values stay in the arena as garbage
+  // until Reset(): labels are few and builders short-lived or reset per use.
+  struct Entry {
+    uint32_t name_offset;
+    uint32_t name_size;
+    uint32_t value_offset;
+    uint32_t value_size;
+  };
+  std::string_view NameOf(const Entry& e) const {
+    return {arena_.data() + e.name_offset, e.name_size};
+  }
+  std::string_view ValueOf(const Entry& e) const {
+    return {arena_.data() + e.value_offset, e.value_size};
+  }
+  // True iff bytes view the arena (Set must copy them before appending).
+  bool Aliases(std::string_view bytes) const;
+  uint32_t Store(std::string_view bytes);  // appends; returns the offset
   void Remove(size_t i);
-};
 
+  std::vector<Entry> labels_;  // unordered until Build()
+  std::string arena_;
+};
 }  // namespace amas::core
 
 template <>

@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "core/core.h"
 
@@ -57,11 +60,53 @@ TEST_CASE("LabelsBuilder: by and without") {
   CHECK(LabelsBuilder(base).Set("job", "").Build().size() == 2);
 }
 
+TEST_CASE("LabelsBuilder: values replaced, deleted and copied from its own labels") {
+  LabelsBuilder b;
+  b.Set("job", "a").Set("instance", "i").Set("job", "bb").Set("job", "c");
+  CHECK(b.Get("job") == "c");
+  CHECK(b.Build() == Labels::FromPairs({{"job", "c"}, {"instance", "i"}}));
+  // Views from Get() passed back in: the builder copies them before it grows.
+  for (int i = 0; i < 50; ++i) b.Set("copy_" + std::to_string(i), b.Get("instance"));
+  b.Set(b.Get("job"), b.Get("job"));  // name and value both viewing the builder
+  const Labels l = b.Build();
+  CHECK(l.size() == 53);
+  CHECK(l.Get("copy_49") == "i");
+  CHECK(l.Get("c") == "c");
+  b.Del("instance").Del("absent");
+  CHECK(b.Get("instance").empty());
+  CHECK(b.Build().size() == 52);
+  b.Reset();
+  CHECK(b.Build().empty());
+  CHECK(b.Build() == Labels());
+}
+
+TEST_CASE("LabelsBuilder: many labels in any order build one canonical set") {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (int i = 0; i < 100; ++i) pairs.emplace_back("n" + std::to_string((i * 37) % 100), "v");
+  Labels forward = Labels::FromPairs(pairs);
+  std::reverse(pairs.begin(), pairs.end());
+  Labels backward = Labels::FromPairs(pairs);
+  CHECK(forward == backward);
+  CHECK(forward.hash() == backward.hash());
+  std::string previous;
+  for (auto l : forward) {
+    CHECK(previous < l.name);
+    previous = std::string(l.name);
+  }
+  CHECK(LabelsBuilder(forward).Build() == forward);
+}
+
 TEST_CASE("Labels: long values survive the varint encoding") {
   std::string big(100'000, 'v');
   Labels l = Labels::FromPairs({{"k", big}, {"a", "b"}});
   CHECK(l.Get("k") == big);
   CHECK(l.Get("a") == "b");
+  std::string long_name(300, 'n');  // two-byte varint before a name, too
+  Labels m = Labels::FromPairs({{long_name, big}, {"a", std::string(200, 'w')}, {"z", "1"}});
+  CHECK(m.Get(long_name) == big);
+  CHECK(m.Get("a") == std::string(200, 'w'));
+  CHECK(m.Get("z") == "1");
+  CHECK(LabelsBuilder(m).Build() == m);
 }
 
 TEST_CASE("Hash64: stable and sensitive to every byte") {
