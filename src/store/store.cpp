@@ -141,7 +141,10 @@ struct Store::Impl {
   uint32_t Lookup(const core::Labels& labels) const {
     return map.Find(labels.hash(), [&](uint32_t slot) { return At(slot).labels == labels; });
   }
-  SeriesRef Create(const core::Labels& labels);
+  // The caller holds the exclusive lock and has seen Lookup fail.
+  SeriesRef Create(core::Labels labels);
+  // Lookup, or Create from labels (moved from only when created).
+  SeriesRef GetOrCreateLocked(core::Labels&& labels);
   void Drop(uint32_t slot, uint32_t state, std::vector<core::Labels>* dropped_labels);
 
   void EnsureRanks() const;
@@ -154,7 +157,7 @@ struct Store::Impl {
   void Filter(const Term& term, std::vector<uint32_t>* ids) const;
 };
 
-SeriesRef Store::Impl::Create(const core::Labels& labels) {
+SeriesRef Store::Impl::Create(core::Labels labels) {
   uint32_t slot;
   if (!free_slots.empty()) {
     slot = free_slots.back();
@@ -167,18 +170,25 @@ SeriesRef Store::Impl::Create(const core::Labels& labels) {
       directory[slot >> kSegmentBits].store(segments.back().get(), std::memory_order_release);
     }
   }
-  At(slot).labels = labels;
+  Series& series = At(slot);
+  series.labels = std::move(labels);
   std::atomic<uint32_t>& state = StateOf(slot);
   const uint32_t generation = state.load(std::memory_order_relaxed) >> kGenerationShift;
   state.store((generation << kGenerationShift) | kFresh | kLive, std::memory_order_release);
-  map.Insert(labels.hash(), slot);
-  index.Add(labels, slot);
+  map.Insert(series.labels.hash(), slot);
+  index.Add(series.labels, slot);
   if (rank.size() < slots) rank.resize(slots, kNoRank);
   rank[slot] = kNoRank;
   unranked.push_back(slot);
   ranks_valid.store(false, std::memory_order_relaxed);  // readers are locked out
   ++live;
   return {slot, generation};
+}
+
+SeriesRef Store::Impl::GetOrCreateLocked(core::Labels&& labels) {
+  const uint32_t slot = Lookup(labels);
+  if (slot != kNoSlot) return RefOf(slot);
+  return Create(std::move(labels));
 }
 
 void Store::Impl::EnsureRanks() const {
@@ -332,9 +342,9 @@ std::vector<uint32_t> Store::Impl::Resolve(const Term& term) const {
       if (const internal::PostingsList* list = index.Find(m.name(), v)) lists.push_back(list);
     }
   } else if (const internal::PostingsIndex::Name* name = index.FindName(m.name())) {
-    for (const auto& [value, list] : name->values) {
+    index.ForEachValue(*name, [&](std::string_view value, const internal::PostingsList& list) {
       if (m.Matches(value)) lists.push_back(&list);
-    }
+    });
   }
   return Union(lists);
 }
@@ -437,9 +447,36 @@ SeriesRef Appender::GetOrCreate(const core::Labels& labels) {
     if (slot != kNoSlot) return impl.RefOf(slot);
   }
   WriteLock lock(&impl.gate, &store_->mu_);
-  const uint32_t slot = impl.Lookup(labels);  // created meanwhile by another appender?
-  if (slot != kNoSlot) return impl.RefOf(slot);
-  return impl.Create(labels);
+  return impl.GetOrCreateLocked(core::Labels(labels));  // created meanwhile by another appender?
+}
+
+SeriesRef Appender::GetOrCreate(core::Labels&& labels) {
+  if (!pending_ || labels.empty()) return {};
+  Store::Impl& impl = *store_->impl_;
+  {
+    std::unique_lock<std::mutex> gate(impl.gate);
+    std::shared_lock lock(store_->mu_);
+    gate.unlock();
+    const uint32_t slot = impl.Lookup(labels);
+    if (slot != kNoSlot) return impl.RefOf(slot);
+  }
+  WriteLock lock(&impl.gate, &store_->mu_);
+  return impl.GetOrCreateLocked(std::move(labels));
+}
+
+void Appender::GetOrCreateAll(std::span<core::Labels> labels, std::span<SeriesRef> refs) {
+  const size_t n = std::min(labels.size(), refs.size());
+  if (!pending_) {
+    std::fill(refs.begin(), refs.end(), SeriesRef{});
+    return;
+  }
+  Store::Impl& impl = *store_->impl_;
+  WriteLock lock(&impl.gate, &store_->mu_);
+  for (size_t i = 0; i < n; ++i) {
+    // The hash table is bigger than the caches: fetch the bucket ahead.
+    if (i + 8 < n) impl.map.Prefetch(labels[i + 8].hash());
+    refs[i] = labels[i].empty() ? SeriesRef{} : impl.GetOrCreateLocked(std::move(labels[i]));
+  }
 }
 
 bool Appender::Append(SeriesRef ref, int64_t t_ms, double value) {

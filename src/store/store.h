@@ -103,8 +103,14 @@ class Appender {
   ~Appender();
 
   // The series for labels, created if new (visible to Selects at once, with
-  // no samples yet). Empty labels give an invalid ref.
+  // no samples yet). Empty labels give an invalid ref. The && form keeps the
+  // caller's bytes instead of copying them (labels is left unspecified).
   SeriesRef GetOrCreate(const core::Labels& labels);
+  SeriesRef GetOrCreate(core::Labels&& labels);
+  // refs[i] = GetOrCreate(std::move(labels[i])) for every i (equal sets get
+  // one series), under one exclusive lock: for a scrape full of new series.
+  // refs.size() must equal labels.size().
+  void GetOrCreateAll(std::span<core::Labels> labels, std::span<SeriesRef> refs);
   // Buffers one sample. Returns false iff ref was never valid or has been
   // collected; the caller resolves the labels again.
   bool Append(SeriesRef ref, int64_t t_ms, double value);

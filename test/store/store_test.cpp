@@ -593,3 +593,87 @@ TEST_CASE("Store: a nested View does not deadlock behind a waiting writer") {
   CHECK(committed.load());
   CHECK(All(store, ref).size() == 2);
 }
+
+TEST_CASE("Store: GetOrCreate from a moved Labels keeps the labels and finds the series again") {
+  Store store;
+  auto app = store.NewAppender();
+  const Labels l =
+      Labels::FromPairs({{"__name__", "m"}, {"pod", "a-very-long-pod-name-0123456789"}});
+  Labels moved = l;
+  SeriesRef ref = app.GetOrCreate(std::move(moved));
+  REQUIRE(ref.valid());
+  CHECK(store.NewView().labels(ref) == l);
+  Labels again = l;
+  CHECK(app.GetOrCreate(std::move(again)) == ref);
+  CHECK(again == l);  // found, not created: nothing was taken from it
+  CHECK(app.GetOrCreate(l) == ref);
+  CHECK_FALSE(app.GetOrCreate(Labels()).valid());
+  CHECK(SelectStrings(store, {M("pod", Type::kEqual, "a-very-long-pod-name-0123456789")}) ==
+        std::vector<std::string>{"m{pod=\"a-very-long-pod-name-0123456789\"}"});
+}
+
+TEST_CASE("Store: GetOrCreateAll creates a batch at once, equal sets sharing a series") {
+  Store store(StoreOptions{Duration::Minutes(1)});
+  SeriesRef known = AddSeries(&store, Labels::FromPairs({{"__name__", "m"}, {"i", "known"}}), 0, 1);
+  std::vector<Labels> batch;
+  for (int i = 0; i < 300; ++i) {
+    batch.push_back(Labels::FromPairs(
+        {{"__name__", "m"}, {"i", std::to_string(i)}, {"odd", i % 2 ? "1" : "0"}}));
+  }
+  batch.push_back(Labels::FromPairs({{"__name__", "m"}, {"i", "known"}}));  // exists already
+  batch.push_back(Labels::FromPairs({{"__name__", "m"}, {"i", "7"}, {"odd", "1"}}));  // twice
+  batch.emplace_back();  // empty: an invalid ref
+  const std::vector<Labels> expected = batch;
+  std::vector<SeriesRef> refs(batch.size());
+  auto app = store.NewAppender();
+  app.GetOrCreateAll(batch, refs);
+  CHECK(refs[300] == known);
+  CHECK(refs[301] == refs[7]);
+  CHECK_FALSE(refs[302].valid());
+  {
+    auto view = store.NewView();
+    for (size_t i = 0; i < 302; ++i) {
+      REQUIRE(refs[i].valid());
+      CHECK(view.labels(refs[i]) == expected[i]);
+    }
+  }
+  // Selectable at once, before any sample, like GetOrCreate.
+  CHECK(SelectStrings(store, {M("i", Type::kEqual, "299")}) ==
+        std::vector<std::string>{"m{i=\"299\", odd=\"1\"}"});
+  auto odd = store.NewView().Select(std::vector<Matcher>{M("odd", Type::kEqual, "1")});
+  REQUIRE(odd.ok());
+  CHECK(odd->size() == 150);
+
+  // Samples for the even ones only; the odd ones are collected, and the index
+  // forgets them while the others stay selectable.
+  for (size_t i = 0; i < 300; i += 2) CHECK(app.Append(refs[i], 1000, 1));
+  CHECK(app.Commit().appended == 150);
+  CHECK(store.Collect(1000) == 0);  // spared once: samples may be on the way
+  CHECK(store.Collect(1000) == 150);
+  CHECK(SelectStrings(store, {M("odd", Type::kEqual, "1")}).empty());
+  auto even = store.NewView().Select(std::vector<Matcher>{M("odd", Type::kEqual, "0")});
+  REQUIRE(even.ok());
+  CHECK(even->size() == 150);
+  CHECK(store.NewView().LabelValues("odd") == std::vector<std::string>{"0"});
+
+  // The same labels again: new series in the freed slots, indexed again.
+  std::vector<Labels> again(expected.begin(), expected.begin() + 300);
+  std::vector<SeriesRef> refs2(again.size());
+  auto app2 = store.NewAppender();
+  app2.GetOrCreateAll(again, refs2);
+  for (size_t i = 0; i < 300; ++i) {
+    if (i % 2 == 0) {
+      CHECK(refs2[i] == refs[i]);
+    } else {
+      CHECK_FALSE(refs2[i] == refs[i]);  // a new generation
+      CHECK_FALSE(app2.Append(refs[i], 2000, 1));
+      CHECK(app2.Append(refs2[i], 2000, 1));
+    }
+  }
+  CHECK(app2.Commit().appended == 150);
+  auto odd2 = store.NewView().Select(std::vector<Matcher>{M("odd", Type::kEqual, "1")});
+  REQUIRE(odd2.ok());
+  CHECK(odd2->size() == 150);
+  CHECK(SelectStrings(store, {M("i", Type::kRegexMatch, "(1|3)")}) ==
+        std::vector<std::string>{"m{i=\"1\", odd=\"1\"}", "m{i=\"3\", odd=\"1\"}"});
+}
