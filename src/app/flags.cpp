@@ -36,8 +36,22 @@ Status SetFlag(std::string_view name, std::string_view value, Command* cmd) {
                                      std::string(value) + "\"");
     }
     cmd->format = value;
-  } else if (name == "source" && cmd->kind == Kind::kEval) {
+  } else if (name == "source" && (cmd->kind == Kind::kEval || cmd->kind == Kind::kBacktest)) {
     cmd->source = value;
+  } else if (name == "start" && cmd->kind == Kind::kBacktest) {
+    cmd->start = value;
+  } else if (name == "end" && cmd->kind == Kind::kBacktest) {
+    cmd->end = value;
+  } else if (name == "step" && cmd->kind == Kind::kBacktest) {
+    cmd->step = value;
+  } else if (name == "output" && cmd->kind == Kind::kBacktest) {
+    if (value != "text" && value != "json") {
+      return Status::InvalidArgument("--output wants text or json, got \"" + std::string(value) +
+                                     "\"");
+    }
+    cmd->output = value;
+  } else if (name == "target" && cmd->kind == Kind::kBacktest) {
+    cmd->targets.emplace_back(value);
   } else if (name == "time" && cmd->kind == Kind::kEval) {
     cmd->time = value;
   } else {
@@ -142,6 +156,10 @@ Result<Command> ParseArgs(const std::vector<std::string_view>& args) {
   if (cmd.kind == Kind::kEval && cmd.files.size() != 1) {
     return Status::InvalidArgument("eval: expected one expression");
   }
+  if (cmd.kind == Kind::kBacktest && !cmd.files.empty()) {
+    return Status::InvalidArgument("backtest: unexpected " + cmd.files[0] +
+                                   " (the samples come with --source=FILE|URL)");
+  }
   if (cmd.kind == Kind::kCheckMetrics && cmd.files.size() > 1) {
     return Status::InvalidArgument("check metrics: expected at most one file (or - for stdin)");
   }
@@ -176,7 +194,15 @@ Commands (without one, amas-scaler serves):
   test rules FILE...             Run rule unit tests.
   eval EXPR [--source URL|FILE] [--time T]
                                  Evaluate PromQL over one scrape of URL or FILE.
-  backtest                       Replay recorded metrics.        (not implemented yet)
+  backtest --source=FILE|URL [--start=T] [--end=T] [--step=D] [--target=NAME]
+           [--output=text|json]
+                                 Replay recorded samples (FILE: exposition
+                                 lines with timestamps, e.g. /federate output;
+                                 URL: a Prometheus API) through --config.file's
+                                 rules and scale targets, acting on nothing;
+                                 print each change of a recommendation and a
+                                 summary per target. --step overrides every
+                                 group's interval. See docs/backtest.md.
 )";
 }
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "app/app.h"
+#include "app/backtest.h"
 #include "app/commands.h"
 #include "app/flags.h"
 #include "app/log.h"
@@ -45,7 +46,9 @@ int main(int argc, char** argv) {
     case Command::Kind::kEval:
       return amas::app::Eval(cmd->files[0], cmd->source, cmd->time, std::cout, std::cerr);
     case Command::Kind::kBacktest:
-      return amas::app::NotImplemented(cmd->name, std::cerr);
+      return amas::app::Backtest({cmd->options.config_file, cmd->source, cmd->start, cmd->end,
+                                  cmd->step, cmd->output, cmd->targets},
+                                 std::cout, std::cerr);
     case Command::Kind::kServe:
       break;
   }

@@ -94,7 +94,28 @@ expect "check config scale rule without target" 1 \
 expect "test rules missing file" 1 "$tmp/t.yml: cannot open file" -- "$bin" test rules "$tmp/t.yml"
 expect "test rules needs files" 2 "test rules: expected at least one file" -- "$bin" test rules
 expect "eval" 0 "{} => 1 @[" -- "$bin" eval "vector(1)"
-expect "backtest placeholder" 2 "\"backtest\" is not implemented yet" -- "$bin" backtest
+
+bt="$data/backtest"
+expect "backtest needs a source" 2 "backtest: expected --source=FILE|URL" -- "$bin" backtest
+expect "backtest timeline" 0 "2026-01-01T00:02:00Z web 4 -> 6 rate_policy: scale-up limited to 6" -- \
+  "$bin" backtest --config.file="$bt/amas-scaler.yml" --source="$bt/samples.prom"
+expect "backtest summary" 0 \
+  "web: 10 changes, desired 3..10 (start 4, end 3), at 10 for 5m from 2026-01-01T00:04:00Z" -- \
+  "$bin" backtest --config.file="$bt/amas-scaler.yml" --source="$bt/samples.prom"
+expect "backtest json" 0 "\"seconds_at_max\": 300" -- \
+  "$bin" backtest --config.file="$bt/amas-scaler.yml" --source="$bt/samples.prom" --output=json
+expect "backtest window and step" 0 ": 4 rounds, 1 scale target" -- \
+  "$bin" backtest --config.file="$bt/amas-scaler.yml" --source="$bt/samples.prom" \
+  --start=2026-01-01T00:01:00Z --end=2026-01-01T00:04:00Z --step=1m
+printf 'load{service="web"} 0.5 1767225600000\nload{service="web"} 0.9\n' >"$tmp/bt.prom"
+expect "backtest bad samples file" 1 "$tmp/bt.prom:2:24: sample without a timestamp" -- \
+  "$bin" backtest --config.file="$bt/amas-scaler.yml" --source="$tmp/bt.prom"
+expect "backtest unknown target" 1 "unknown scale target \"api\" (the config has: web)" -- \
+  "$bin" backtest --config.file="$bt/amas-scaler.yml" --source="$bt/samples.prom" --target=api
+expect "backtest bad output" 2 "--output wants text or json, got \"yaml\"" -- \
+  "$bin" backtest --config.file="$bt/amas-scaler.yml" --source="$bt/samples.prom" --output=yaml
+expect "backtest bad config" 1 "unknown field \"scrape_intervall\"" -- \
+  "$bin" backtest --config.file="$data/config/bad/unknown_field_in_job.yaml" --source="$bt/samples.prom"
 
 echo "$((checks - failed)) of $checks checks passed"
 [[ $failed -eq 0 ]]
