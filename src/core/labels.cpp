@@ -259,45 +259,132 @@ char* WriteVarint(char* out, size_t v) {
 
 }  // namespace
 
-Labels LabelsBuilder::Build() const {
-  // Sort entry indices by name: a handful of labels, so insertion sort on a
-  // stack array unless the set is unusually large.
-  constexpr size_t kInline = 32;
-  uint32_t inline_order[kInline];
-  std::vector<uint32_t> heap_order;
-  uint32_t* order = inline_order;
-  const size_t n = labels_.size();
-  if (n > kInline) {
-    heap_order.resize(n);
-    order = heap_order.data();
+namespace {
+
+// The first 8 bytes of a name as a big-endian number (zero-padded): ordering
+// by it agrees with byte order of the names, so most comparisons while
+// sorting are one integer compare; equal keys fall back to the bytes.
+uint64_t NamePrefix(std::string_view name) {
+  if (name.size() >= 8) return __builtin_bswap64(Load64(name.data()));
+  // Byte by byte: a short copy into a word and reading it back would stall
+  // on store forwarding.
+  uint64_t v = 0;
+  for (size_t i = 0; i < name.size(); ++i) {
+    v |= uint64_t{static_cast<unsigned char>(name[i])} << (56 - 8 * i);
   }
-  size_t bytes = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const Entry& e = labels_[i];
-    bytes += VarintSize(e.name_size) + e.name_size + VarintSize(e.value_size) + e.value_size;
-    const std::string_view name = NameOf(e);
+  return v;
+}
+
+}  // namespace
+
+// Trivial, so arrays of them on the stack cost no initialisation.
+struct LabelSortItem {
+  uint64_t prefix;
+  const char* name;
+  const char* value;
+  uint32_t name_size;
+  uint32_t value_size;
+  std::string_view Name() const { return {name, name_size}; }
+};
+
+namespace {
+
+using SortItem = LabelSortItem;
+
+// Sorts items[0, n) by name (stable: of equal names the later one ends up
+// last), drops all but the last of equal names, and encodes the result.
+// A handful of labels: insertion sort beats anything cleverer.
+template <typename Items>
+void SortByName(Items* items, size_t n) {
+  for (size_t i = 1; i < n; ++i) {
+    const SortItem item = (*items)[i];
     size_t j = i;
-    while (j > 0 && name < NameOf(labels_[order[j - 1]])) {
-      order[j] = order[j - 1];
+    while (j > 0 &&
+           (item.prefix < (*items)[j - 1].prefix ||
+            (item.prefix == (*items)[j - 1].prefix && item.Name() < (*items)[j - 1].Name()))) {
+      (*items)[j] = (*items)[j - 1];
       --j;
     }
-    order[j] = static_cast<uint32_t>(i);
+    (*items)[j] = item;
+  }
+}
+
+}  // namespace
+
+Labels Labels::EncodeSorted(LabelSortItem* items, size_t n) {
+  size_t bytes = 0, kept = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (i + 1 < n && items[i].prefix == items[i + 1].prefix &&
+        items[i].Name() == items[i + 1].Name()) {
+      items[i].value_size = 0;  // a later label of the same name replaces it
+      continue;
+    }
+    bytes += VarintSize(items[i].name_size) + items[i].name_size + VarintSize(items[i].value_size) +
+             items[i].value_size;
+    ++kept;
   }
   Labels out;
   out.data_.resize(bytes);
   char* p = out.data_.data();
   for (size_t i = 0; i < n; ++i) {
-    const Entry& e = labels_[order[i]];
-    p = WriteVarint(p, e.name_size);
-    std::memcpy(p, arena_.data() + e.name_offset, e.name_size);
-    p += e.name_size;
-    p = WriteVarint(p, e.value_size);
-    std::memcpy(p, arena_.data() + e.value_offset, e.value_size);
-    p += e.value_size;
+    const SortItem& l = items[i];
+    if (l.value_size == 0) continue;
+    p = WriteVarint(p, l.name_size);
+    if (l.name_size > 0) std::memcpy(p, l.name, l.name_size);
+    p += l.name_size;
+    p = WriteVarint(p, l.value_size);
+    std::memcpy(p, l.value, l.value_size);
+    p += l.value_size;
   }
-  out.count_ = static_cast<uint32_t>(n);
+  out.count_ = static_cast<uint32_t>(kept);
   out.Finish();
   return out;
+}
+
+namespace {
+
+constexpr size_t kInlineLabels = 32;
+
+// Stack room for a usual label set, the heap for a huge one.
+class SortItems {
+ public:
+  explicit SortItems(size_t n) {
+    if (n > kInlineLabels) heap_.resize(n);
+  }
+  SortItem* data() { return heap_.empty() ? inline_ : heap_.data(); }
+  SortItem& operator[](size_t i) { return data()[i]; }
+
+ private:
+  SortItem inline_[kInlineLabels];
+  std::vector<SortItem> heap_;
+};
+
+}  // namespace
+
+Labels Labels::FromLabels(std::span<const Label> labels) {
+  SortItems items(labels.size());
+  SortItem* it = items.data();
+  size_t n = 0;
+  for (const Label& l : labels) {
+    if (l.value.empty()) continue;  // absent, as in Prometheus
+    it[n++] = SortItem{NamePrefix(l.name), l.name.data(), l.value.data(),
+                       static_cast<uint32_t>(l.name.size()), static_cast<uint32_t>(l.value.size())};
+  }
+  SortByName(&it, n);
+  return EncodeSorted(it, n);
+}
+
+Labels LabelsBuilder::Build() const {
+  SortItems items(labels_.size());
+  SortItem* it = items.data();
+  const size_t n = labels_.size();
+  for (size_t i = 0; i < n; ++i) {
+    const Entry& e = labels_[i];
+    it[i] = SortItem{NamePrefix(NameOf(e)), arena_.data() + e.name_offset,
+                     arena_.data() + e.value_offset, e.name_size, e.value_size};
+  }
+  SortByName(&it, n);
+  return Labels::EncodeSorted(it, n);
 }
 
 }  // namespace amas::core

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,6 +44,9 @@ class Labels {
   // Sorts by name; a later duplicate name wins; empty values are dropped.
   static Labels FromPairs(std::vector<std::pair<std::string, std::string>> pairs);
   static Labels FromPairs(std::initializer_list<std::pair<std::string_view, std::string_view>>);
+  // The same from views, copied (valid only during the call): the fast way
+  // for a parser that already has every label and no builder to fill.
+  static Labels FromLabels(std::span<const Label> labels);
 
   // Empty view if the label is absent.
   std::string_view Get(std::string_view name) const;
@@ -69,6 +73,8 @@ class Labels {
 
  private:
   friend class LabelsBuilder;
+  // Encodes items sorted by name (labels.cpp), keeping the last of equal names.
+  static Labels EncodeSorted(struct LabelSortItem* items, size_t n);
   void Finish();
 
   // Each label: varint(name size) name varint(value size) value, sorted by name.

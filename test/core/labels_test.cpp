@@ -96,6 +96,26 @@ TEST_CASE("LabelsBuilder: many labels in any order build one canonical set") {
   CHECK(LabelsBuilder(forward).Build() == forward);
 }
 
+TEST_CASE("Labels::FromLabels: like FromPairs, from views") {
+  using amas::core::Label;
+  const std::vector<Label> views = {
+      {"job", "a"}, {"__name__", "m"}, {"empty", ""}, {"instance", "i"}, {"job", "b"}};
+  const Labels l = Labels::FromLabels(views);
+  CHECK(l == Labels::FromPairs({{"__name__", "m"}, {"instance", "i"}, {"job", "b"}}));
+  CHECK(l.ToString() == "m{instance=\"i\", job=\"b\"}");  // later job wins, empty dropped
+  CHECK(Labels::FromLabels({}) == Labels());
+  // Names sharing their first 8 bytes, and more labels than fit on the stack.
+  std::vector<std::string> names;
+  for (int i = 0; i < 40; ++i) names.push_back("long_prefix_" + std::to_string(39 - i));
+  std::vector<Label> many;
+  for (const std::string& n : names) many.push_back({n, "v"});
+  const Labels big = Labels::FromLabels(many);
+  CHECK(big.size() == 40);
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const std::string& n : names) pairs.emplace_back(n, "v");
+  CHECK(big == Labels::FromPairs(pairs));
+}
+
 TEST_CASE("Labels: long values survive the varint encoding") {
   std::string big(100'000, 'v');
   Labels l = Labels::FromPairs({{"k", big}, {"a", "b"}});
