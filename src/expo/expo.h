@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "core/core.h"
 
@@ -80,6 +81,11 @@ class Parser {
   // canonically as Prometheus does ("1" → "1.0"), so they depend on the
   // family's TYPE line as well as on series(). Fails with line:col.
   core::Status Labels(core::LabelsBuilder* out);
+  // kSeries: the same labels as views appended to *out (not cleared):
+  // __name__ first, then the block's in line order; an empty value stands
+  // for an absent label. Valid until the next Next(). Copies nothing, so a
+  // scraper can build core::Labels::FromLabels without a builder.
+  core::Status LabelViews(std::vector<core::Label>* out);
   // kSeries: the value (NaNs canonical, never the stale marker) and the
   // timestamp in ms, if the line had one (OpenMetrics seconds converted).
   double value() const;

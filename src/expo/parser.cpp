@@ -30,6 +30,7 @@ struct Parser::Impl {
 
   Entry Next();
   core::Status Labels(core::LabelsBuilder* out);
+  core::Status LabelViews(std::vector<core::Label>* out);
 
   Entry NextText();
   Entry TextComment(const char* hash);
@@ -67,8 +68,10 @@ struct Parser::Impl {
   double value = 0;
   bool has_timestamp = false;
   int64_t timestamp = 0;
-  std::string_view canonical_label;  // "le" or "quantile" of a histogram/summary
-  std::string_view family;           // for Check()
+  std::string_view canonical_label;             // "le" or "quantile" of a histogram/summary
+  char canonical_buf[internal::kCanonicalMax];  // its value, rendered for LabelViews()
+  std::vector<core::Label> views;               // Labels()'s scratch
+  std::string_view family;                      // for Check()
   internal::LabelBlock block;
   internal::LabelBlock exemplar;
 
@@ -593,18 +596,17 @@ Entry Parser::Impl::OpenMetricsSample(const char* q) {
 
 // ---------------------------------------------------------------- labels
 
-core::Status Parser::Impl::Labels(core::LabelsBuilder* out) {
+core::Status Parser::Impl::LabelViews(std::vector<core::Label>* out) {
   if (entry == Entry::kError) return error;
   if (entry != Entry::kSeries) {
     return core::Status::FailedPrecondition("Labels() needs the parser to be on a series");
   }
-  out->Reset();
   if (block_open != nullptr && !block_decoded && !DecodeBlock()) return error;
   if (block_open != nullptr && !name_in_block && block.has_metric_name()) {
     Fail(block.metric_name_pos(), "metric name given twice (before '{' and inside it)");
     return error;
   }
-  out->Set(core::kMetricName, name);
+  out->push_back({core::kMetricName, name});
   if (block_open == nullptr) return core::Status::Ok();
   for (const internal::DecodedLabel& l : block.labels()) {
     if (!canonical_label.empty() && l.name == canonical_label) {
@@ -614,12 +616,21 @@ core::Status Parser::Impl::Labels(core::LabelsBuilder* out) {
                               Quote(l.value));
         return error;
       }
-      char buf[internal::kCanonicalMax];
-      out->Set(l.name, internal::FormatCanonical(v, buf));
+      // One le/quantile per line at most (duplicates are rejected), so one buffer.
+      out->push_back({l.name, internal::FormatCanonical(v, canonical_buf)});
       continue;
     }
-    out->Set(l.name, l.value);
+    out->push_back({l.name, l.value});
   }
+  return core::Status::Ok();
+}
+
+core::Status Parser::Impl::Labels(core::LabelsBuilder* out) {
+  out->Reset();
+  views.clear();
+  core::Status st = LabelViews(&views);
+  if (!st.ok()) return st;
+  for (const core::Label& l : views) out->Set(l.name, l.value);
   return core::Status::Ok();
 }
 
@@ -637,6 +648,7 @@ std::string_view Parser::series() const {
   return View(impl_->series_begin, impl_->series_end);
 }
 core::Status Parser::Labels(core::LabelsBuilder* out) { return impl_->Labels(out); }
+core::Status Parser::LabelViews(std::vector<core::Label>* out) { return impl_->LabelViews(out); }
 // ParseFloat already yields the canonical NaN; this keeps the promise explicit.
 double Parser::value() const { return core::CanonicalizeNaN(impl_->value); }
 std::optional<int64_t> Parser::timestamp_ms() const {

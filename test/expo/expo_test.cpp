@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -178,6 +179,38 @@ TEST_CASE("Labels() may be called again for the same series") {
   CHECK(first.Build() == second.Build());
   CHECK(second.Build().ToString() == "h_bucket{a=\"x\\ny\", le=\"1.0\"}");
   CHECK(p.Next() == Entry::kEof);
+}
+
+TEST_CASE("LabelViews() gives Labels()'s labels as views, without copies") {
+  const std::string body =
+      "# TYPE h histogram\n"
+      "h_bucket{le=\"1\",a=\"x\\ny\",e=\"\"} 1\n"
+      "h_bucket{a=\"plain\",le=\"+Inf\"} 2\n"
+      "h_count 2\n"
+      "{\"u.t.f\",b=\"c\"} 3\n";
+  Parser p(body, Format::kPrometheusText);
+  std::vector<amas::core::Label> views;
+  int series = 0;
+  for (Entry e; (e = p.Next()) != Entry::kEof;) {
+    REQUIRE(e != Entry::kError);
+    if (e != Entry::kSeries) continue;
+    ++series;
+    amas::core::LabelsBuilder b;
+    REQUIRE(p.Labels(&b).ok());
+    views.assign(1, amas::core::Label{"kept", "x"});  // appended to, not cleared
+    REQUIRE(p.LabelViews(&views).ok());
+    CHECK(views[0].name == "kept");
+    CHECK(views[1].name == "__name__");
+    CHECK(amas::core::Labels::FromLabels(std::span(views).subspan(1)) == b.Build());
+    for (const amas::core::Label& l : views) {
+      // Undecoded values point into the body itself.
+      if (l.value == "plain")
+        CHECK((l.value.data() >= body.data() && l.value.data() < body.data() + body.size()));
+    }
+  }
+  CHECK(series == 4);
+  views.clear();
+  CHECK_FALSE(p.LabelViews(&views).ok());  // not on a series
 }
 
 TEST_CASE("a failing Labels() stops the parser too") {
