@@ -28,10 +28,10 @@ class SeriesMap {
       if (b.tag == tag && is_match(b.slot)) return b.slot;
     }
   }
-  // Brings the bucket where Find(hash) starts into cache.
-  void Prefetch(uint64_t hash) const {
-    if (!buckets_.empty()) __builtin_prefetch(&buckets_[Tag(hash) & mask_]);
-  }
+  // Brings the bucket where Find(hash) starts into cache. No branch: GCC 12
+  // drops prefetches inside one (and a prefetch of an empty table's null
+  // data never faults).
+  void Prefetch(uint64_t hash) const { __builtin_prefetch(buckets_.data() + (Tag(hash) & mask_)); }
   // Adds slot under hash; the caller knows its labels are not stored yet.
   void Insert(uint64_t hash, uint32_t slot);
   // Removes slot stored under hash; false if it is not there.

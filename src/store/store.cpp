@@ -473,8 +473,9 @@ void Appender::GetOrCreateAll(std::span<core::Labels> labels, std::span<SeriesRe
   Store::Impl& impl = *store_->impl_;
   WriteLock lock(&impl.gate, &store_->mu_);
   for (size_t i = 0; i < n; ++i) {
-    // The hash table is bigger than the caches: fetch the bucket ahead.
-    if (i + 8 < n) impl.map.Prefetch(labels[i + 8].hash());
+    // The hash table is bigger than the caches: fetch the bucket ahead
+    // (unconditionally: GCC 12 drops a prefetch inside a branch).
+    impl.map.Prefetch(labels[std::min(i + 8, n - 1)].hash());
     refs[i] = labels[i].empty() ? SeriesRef{} : impl.GetOrCreateLocked(std::move(labels[i]));
   }
 }
