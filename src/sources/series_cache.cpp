@@ -74,7 +74,7 @@ void SeriesCache::Reserve(size_t entries, size_t key_bytes) {
   by_ref_.Reserve(entries);
 }
 
-uint32_t SeriesCache::Insert(std::string_view key, uint64_t hash, store::SeriesRef ref) {
+uint32_t SeriesCache::InsertKey(std::string_view key, uint64_t hash) {
   uint32_t id;
   if (!free_ids_.empty()) {
     id = free_ids_.back();
@@ -88,12 +88,16 @@ uint32_t SeriesCache::Insert(std::string_view key, uint64_t hash, store::SeriesR
   e.hash = hash;
   e.key_offset = static_cast<uint32_t>(keys_.size());
   e.key_size = static_cast<uint32_t>(key.size());
-  e.ref = ref;
   e.live = true;
   keys_.append(key);
   live_key_bytes_ += key.size();
   by_key_.Insert(e.hash, id);
+  return id;
+}
 
+void SeriesCache::Bind(uint32_t id, store::SeriesRef ref) {
+  CacheEntry& e = entries_[id];
+  e.ref = ref;
   const uint64_t rh = RefHash(ref);
   const uint32_t owner =
       by_ref_.Find(rh, [&](uint32_t other) { return entries_[other].ref == ref; });
@@ -103,7 +107,6 @@ uint32_t SeriesCache::Insert(std::string_view key, uint64_t hash, store::SeriesR
     e.owner = id;
     by_ref_.Insert(rh, id);
   }
-  return id;
 }
 
 void SeriesCache::Rebind(uint32_t id, store::SeriesRef ref) {

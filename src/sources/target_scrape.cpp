@@ -112,17 +112,30 @@ core::Status ScrapeState::AppendBody(store::Appender* app, const ScrapeInput& in
   const uint64_t now = scrape_number_;
   // A first scrape creates an entry per line: size the cache once. Keys take
   // at most the body; untouched reserved pages cost no memory.
-  if (cache_.size() == 0) cache_.Reserve(input.body.size() / 192, input.body.size());
-  const size_t limit =
-      options_.sample_limit > 0 ? static_cast<size_t>(options_.sample_limit) : SIZE_MAX;
-  bool over_limit = false;
+  if (cache_.size() == 0) cache_.Reserve(input.body.size() / 160, input.body.size());
+  limit_ = options_.sample_limit > 0 ? static_cast<size_t>(options_.sample_limit) : SIZE_MAX;
+  over_limit_ = false;
+  const bool first_scrape = cache_.size() == 0;
   uint32_t prev = kNoEntry;
   uint32_t hint = first_entry_;
+  // Called for every line in order, once its entry exists.
+  auto link = [&](uint32_t id) {
+    if (prev == kNoEntry) {
+      first_entry_ = id;
+    } else {
+      cache_.at(prev).next = id;
+    }
+    prev = id;
+    CacheEntry& e = cache_.at(id);
+    hint = e.next;
+    e.key_seen = now;
+  };
   while (true) {
     const expo::Entry entry = parser.Next();
     if (entry != expo::Entry::kSeries) {
       if (entry == expo::Entry::kEof) break;
       if (entry == expo::Entry::kError) {
+        AddNewSeries(app, report);  // no entry may stay without a ref
         return core::Status::InvalidArgument("parse error at " + parser.error().message());
       }
       continue;
@@ -134,46 +147,41 @@ core::Status ScrapeState::AppendBody(store::Appender* app, const ScrapeInput& in
     const int64_t t = explicit_t ? *explicit_t : input.t_ms;
 
     uint64_t hash;
-    uint32_t id = cache_.Find(key, hint, &hash);
+    uint32_t id;
+    core::Labels labels;
+    core::Status labels_status;
+    if (first_scrape) {
+      // Every line is new but for duplicates: decode the labels while the
+      // cache's hash table slot (a likely cache miss) is on its way.
+      hash = core::Hash64(key);
+      cache_.Prefetch(hash);
+      labels_status = ResolveLabels(&parser, &labels);
+      id = cache_.FindByHash(hash, key);
+    } else {
+      id = cache_.Find(key, hint, &hash);
+      if (id == kNoEntry) labels_status = ResolveLabels(&parser, &labels);
+    }
     if (id == kNoEntry) {
-      store::SeriesRef ref;
-      core::Status st = Resolve(&parser, app, &ref);
-      if (!st.ok()) return st;
-      id = cache_.Insert(key, hash, ref);
-      CacheEntry& created = cache_.at(id);
-      if (created.owner == id) {
-        created.track_staleness = !explicit_t.has_value();
-        ++report->series_added;
+      // New bytes: the store series comes with the next batch.
+      if (!labels_status.ok()) {
+        AddNewSeries(app, report);
+        return labels_status;
       }
-    }
-    if (prev == kNoEntry) {
-      first_entry_ = id;
-    } else {
-      cache_.at(prev).next = id;
-    }
-    prev = id;
-    CacheEntry& e = cache_.at(id);
-    hint = e.next;
-    e.key_seen = now;
-    CacheEntry& owner = cache_.at(e.owner);
-    if (owner.series_seen == now) {
-      // Prometheus keeps the first sample of a series exposed twice; with an
-      // explicit timestamp a later one is a newer point and the store judges it.
-      if (!explicit_t) {
-        ++report->duplicates;
-        continue;
-      }
-    } else {
-      owner.prev_series_seen = owner.series_seen;
-      owner.series_seen = now;
-    }
-    if (report->post_relabel >= limit) {
-      over_limit = true;  // keep parsing: a parse error still wins, and scraped counts all
+      const uint32_t created = cache_.InsertKey(key, hash);
+      link(created);
+      new_lines_.push_back({created, t, parser.value(), explicit_t.has_value()});
+      new_labels_.push_back(std::move(labels));
+      if (new_lines_.size() == kNewSeriesBatch) AddNewSeries(app, report);
       continue;
     }
-    ++report->post_relabel;
+    // Samples stay in line order: the new series before this line go first
+    // (this line may even be one of them again).
+    AddNewSeries(app, report);
+    link(id);
+    const uint32_t owner = cache_.at(id).owner;
+    if (!Admit(owner, explicit_t.has_value(), report)) continue;
     const double value = parser.value();
-    if (!app->Append(owner.ref, t, value)) {
+    if (!app->Append(cache_.at(owner).ref, t, value)) {
       // The store collected the series since we cached it: resolve it again.
       store::SeriesRef ref;
       core::Status st = Resolve(&parser, app, &ref);
@@ -182,21 +190,106 @@ core::Status ScrapeState::AppendBody(store::Appender* app, const ScrapeInput& in
       app->Append(ref, t, value);
     }
   }
+  AddNewSeries(app, report);
   if (prev != kNoEntry) cache_.at(prev).next = kNoEntry;
-  if (over_limit) {
+  if (over_limit_) {
     return core::Status::ResourceExhausted("sample limit exceeded: more than " +
                                            std::to_string(options_.sample_limit) + " samples");
   }
   return core::Status::Ok();
 }
 
+bool ScrapeState::Admit(uint32_t owner_id, bool explicit_t, ScrapeReport* report) {
+  CacheEntry& owner = cache_.at(owner_id);
+  if (owner.series_seen == scrape_number_) {
+    // Prometheus keeps the first sample of a series exposed twice; with an
+    // explicit timestamp a later one is a newer point and the store judges it.
+    if (!explicit_t) {
+      ++report->duplicates;
+      return false;
+    }
+  } else {
+    owner.prev_series_seen = owner.series_seen;
+    owner.series_seen = scrape_number_;
+  }
+  if (report->post_relabel >= limit_) {
+    over_limit_ = true;  // keep parsing: a parse error still wins, and scraped counts all
+    return false;
+  }
+  ++report->post_relabel;
+  return true;
+}
+
+void ScrapeState::AddNewSeries(store::Appender* app, ScrapeReport* report) {
+  if (new_lines_.empty()) return;
+  new_refs_.resize(new_lines_.size());
+  app->GetOrCreateAll(new_labels_, new_refs_);
+  for (size_t i = 0; i < new_lines_.size(); ++i) {
+    const NewLine& line = new_lines_[i];
+    cache_.Bind(line.id, new_refs_[i]);
+    CacheEntry& e = cache_.at(line.id);
+    if (e.owner == line.id) {
+      e.track_staleness = !line.explicit_t;
+      ++report->series_added;
+    }
+    if (!Admit(e.owner, line.explicit_t, report)) continue;
+    // The ref is microseconds old: only two Collects in between (the first
+    // spares a new series) could have dropped it, and then this sample goes
+    // like those of any series dropped during a scrape.
+    app->Append(new_refs_[i], line.t, line.value);
+  }
+  new_lines_.clear();
+  new_labels_.clear();
+}
+
+namespace {
+
+// The usual merge without a builder: target labels are added to the scraped
+// views unless one is already there with a value. False when a clash needs
+// MergeTargetLabels's renaming (honor_labels false and a scraped label of a
+// target label's name).
+bool MergeTargetLabelViews(const core::Labels& target, bool honor_labels,
+                           std::vector<core::Label>* views) {
+  const size_t scraped = views->size();
+  for (core::Label t : target) {
+    bool present = false;
+    for (size_t i = 0; i < scraped; ++i) {
+      const core::Label& l = (*views)[i];
+      if (l.name == t.name && !l.value.empty()) {
+        present = true;
+        break;
+      }
+    }
+    if (present && !honor_labels) return false;
+    if (!present) views->push_back(t);  // a later label wins over an empty one
+  }
+  return true;
+}
+
+}  // namespace
+
+core::Status ScrapeState::ResolveLabels(expo::Parser* parser, core::Labels* labels) {
+  views_.clear();
+  core::Status st = parser->LabelViews(&views_);
+  if (!st.ok()) return core::Status::InvalidArgument("parse error at " + st.message());
+  const size_t scraped = views_.size();
+  if (MergeTargetLabelViews(options_.target_labels, options_.honor_labels, &views_)) {
+    *labels = core::Labels::FromLabels(views_);
+    return core::Status::Ok();
+  }
+  builder_.Reset();
+  for (size_t i = 0; i < scraped; ++i) builder_.Set(views_[i].name, views_[i].value);
+  MergeTargetLabels(options_.target_labels, options_.honor_labels, &builder_, &conflicts_);
+  *labels = builder_.Build();
+  return core::Status::Ok();
+}
+
 core::Status ScrapeState::Resolve(expo::Parser* parser, store::Appender* app,
                                   store::SeriesRef* ref) {
-  builder_.Reset();
-  core::Status st = parser->Labels(&builder_);
-  if (!st.ok()) return core::Status::InvalidArgument("parse error at " + st.message());
-  MergeTargetLabels(options_.target_labels, options_.honor_labels, &builder_, &conflicts_);
-  *ref = app->GetOrCreate(builder_.Build());
+  core::Labels labels;
+  core::Status st = ResolveLabels(parser, &labels);
+  if (!st.ok()) return st;
+  *ref = app->GetOrCreate(std::move(labels));
   return core::Status::Ok();
 }
 

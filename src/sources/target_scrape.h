@@ -73,6 +73,23 @@ class ScrapeState {
 
   // Parses and appends the body; non-OK means the batch must be rolled back.
   core::Status AppendBody(store::Appender* app, const ScrapeInput& input, ScrapeReport* report);
+  // A line whose bytes are new, waiting for its series (AddNewSeries).
+  struct NewLine {
+    uint32_t id;  // its cache entry, not bound to a ref yet
+    int64_t t;
+    double value;
+    bool explicit_t;
+  };
+  static constexpr size_t kNewSeriesBatch = 512;
+
+  // Resolves the new lines' series in one store batch, binds their cache
+  // entries and appends their samples, in line order.
+  void AddNewSeries(store::Appender* app, ScrapeReport* report);
+  // Duplicate and sample_limit bookkeeping of one sample of the series owned
+  // by owner_id: true iff it is to be appended.
+  bool Admit(uint32_t owner_id, bool explicit_t, ScrapeReport* report);
+  // The labels of the parser's series, target labels merged in.
+  core::Status ResolveLabels(expo::Parser* parser, core::Labels* labels);
   // Resolves a cache miss (or a ref the store dropped): labels → ref.
   core::Status Resolve(expo::Parser* parser, store::Appender* app, store::SeriesRef* ref);
   void AppendStaleMarkers(store::Appender* app, int64_t t_ms, ScrapeReport* report);
@@ -87,6 +104,12 @@ class ScrapeState {
   std::array<store::SeriesRef, kNumSynthetic> synthetic_refs_{};
   uint32_t first_entry_ = kNoEntry;  // the entry the last scrape started with
   core::LabelsBuilder builder_;
+  std::vector<core::Label> views_;  // the current line's labels, target labels after
+  std::vector<NewLine> new_lines_;
+  std::vector<core::Labels> new_labels_;  // of new_lines_, moved into the store
+  std::vector<store::SeriesRef> new_refs_;
+  size_t limit_ = SIZE_MAX;  // sample_limit of the scrape in progress
+  bool over_limit_ = false;
   std::vector<std::pair<std::string, std::string>> conflicts_;
 };
 
