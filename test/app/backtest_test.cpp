@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "app/backtest.h"
+#include "app/demo_platform.h"
 
 namespace amas::app {
 namespace {
@@ -240,6 +241,61 @@ TEST_CASE("backtest command: text timeline, summary and JSON", "[unit]") {
   CHECK(std::string(doc["timeline"][0]["time"].GetString()) == "2026-01-01T00:02:00Z");
   CHECK(doc["timeline"][4]["to"].GetInt() == 8);
   CHECK(doc["targets"][0]["seconds_at_max"].GetDouble() == 300);
+}
+
+// The demo platform recorded as /federate would have (each render stamped
+// with its time), replayed through the policy amas-scaler ships with.
+TEST_CASE("replay: the AMAS policy over the demo platform's load cycle", "[unit]") {
+  const Duration period = Duration::Minutes(20);
+  const Time start = Time::FromUnixSeconds(1767225600);  // a multiple of the period: quiet
+  DemoPlatform demo(start, period);
+  std::string recorded;
+  for (Time t = start; t <= start + period * 2; t = t + Duration::Seconds(15)) {
+    std::istringstream render(demo.Render(t));
+    for (std::string line; std::getline(render, line);) {
+      recorded += line;
+      if (!line.empty() && line[0] != '#') recorded += " " + std::to_string(t.unix_millis());
+      recorded += "\n";
+    }
+  }
+  Loaded l(recorded, "demo.prom");
+  INFO(l.span.status().message());
+  REQUIRE(l.span.ok());
+  core::Result<Config> config = LoadConfigFile(std::string(AMAS_SOURCE_DIR) + "/rules/amas-scaler.yml");
+  INFO(config.status().message());
+  REQUIRE(config.ok());
+  ReplayOptions o;
+  o.start = start;
+  o.end = start + period * 2;
+  core::Result<BacktestResult> r = Replay(*config, &l.store, o);
+  INFO(r.status().message());
+  REQUIRE(r.ok());
+  REQUIRE(r->targets.size() == 4);
+  const BacktestTarget& backend = r->targets[0];
+  const BacktestTarget& celery = r->targets[1];
+  REQUIRE(backend.name == "backend");
+  REQUIRE(celery.name == "celery-workers");
+  // The peak grows the backend; its scale-down needs CPU below 30 % for
+  // 10m and then a 300 s window, longer than the demo's quiet part, so it
+  // does not shrink within these two cycles.
+  CHECK(backend.initial == 3);
+  CHECK(backend.max_desired > 3);
+  CHECK(backend.max_desired <= 20);
+  // The Celery queue rule is proportional: the workers follow it both ways.
+  CHECK(celery.initial == 10);
+  CHECK(celery.max_desired > 10);
+  CHECK(celery.min_desired < celery.max_desired);
+  bool celery_shrank = false;
+  for (const BacktestChange& c : r->timeline) {
+    celery_shrank |= c.target == "celery-workers" && c.to < c.from;
+  }
+  CHECK(celery_shrank);
+  // The strategy's pace: +50 % a minute up, -10 % a minute down (truncated).
+  for (const BacktestChange& c : r->timeline) {
+    INFO(c.at.ToRFC3339() << " " << c.from << " -> " << c.to << " " << c.reason);
+    if (c.to > c.from) CHECK(c.to <= (c.from * 3 + 1) / 2);
+    if (c.to < c.from) CHECK(c.to >= c.from * 9 / 10);
+  }
 }
 
 TEST_CASE("backtest command: exit codes", "[unit]") {
