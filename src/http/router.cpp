@@ -75,30 +75,65 @@ Response Response::Text(int status, std::string body) {
   return r;
 }
 
-void Router::Handle(std::string method, std::string pattern, Handler handler) {
-  routes_.push_back(Route{std::move(method), Split(pattern), std::move(handler)});
+void Router::Handle(std::string method, std::string pattern, Handler handler, Gate gate) {
+  routes_.push_back(Route{std::move(method), Split(pattern), std::move(handler), std::move(gate)});
 }
 
-Response Router::Dispatch(Request request) const {
-  const std::vector<std::string> path = Split(request.path);
+Router::Admission Router::Admit(Request* head) const {
+  const std::vector<std::string> path = Split(head->path);
   std::vector<std::string> allowed;
+  Admission out;
   for (const Route& route : routes_) {
     if (!Matches(route.segments, path, nullptr)) continue;
-    if (route.method != request.method) {
+    if (route.method != head->method) {
       allowed.push_back(route.method);
       continue;
     }
-    Matches(route.segments, path, &request.path_params);
-    return route.handler(request);
+    Matches(route.segments, path, &head->path_params);
+    out.route = &route;
+    if (route.gate.check) {
+      Gate::Verdict verdict = route.gate.check(*head);
+      out.answer = std::move(verdict.refusal);
+      out.max_body_bytes = verdict.max_body_bytes;
+    }
+    return out;
   }
-  if (allowed.empty()) return Response::Text(404, "404 page not found\n");
+  if (allowed.empty()) {
+    out.answer = Response::Text(404, "404 page not found\n");
+    return out;
+  }
   std::sort(allowed.begin(), allowed.end());
   allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
   std::string list;
   for (const std::string& m : allowed) list += (list.empty() ? "" : ", ") + m;
-  Response r = Response::Text(405, "method " + request.method + " not allowed; use " + list + "\n");
+  Response r = Response::Text(405, "method " + head->method + " not allowed; use " + list + "\n");
   r.headers.emplace_back("Allow", list);
-  return r;
+  out.answer = std::move(r);
+  return out;
+}
+
+Response Router::TooLarge(const Admission& admission, size_t max_body_bytes) const {
+  if (admission.route != nullptr && admission.route->gate.too_large) {
+    return admission.route->gate.too_large(max_body_bytes);
+  }
+  return Response::Text(413,
+                        "request body larger than " + std::to_string(max_body_bytes) + " bytes\n");
+}
+
+Response Router::Serve(const Admission& admission, const Request& request) const {
+  if (admission.answer) return *admission.answer;
+  if (admission.route == nullptr) return Response::Text(404, "404 page not found\n");
+  return admission.route->handler(request);
+}
+
+Response Router::Dispatch(Request request) const {
+  std::string body = std::move(request.body);  // a gate sees the head only
+  request.body.clear();
+  const Admission admission = Admit(&request);
+  if (admission.answer) return *admission.answer;
+  if (body.size() > admission.max_body_bytes) return TooLarge(admission, admission.max_body_bytes);
+  request.body = std::move(body);
+  return Serve(admission, request);
 }
 
 bool UrlDecode(std::string_view in, std::string* out) {

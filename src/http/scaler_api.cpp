@@ -403,24 +403,33 @@ bool Authorized(const ReceiverAuth& auth, const Request& req) {
   return false;
 }
 
-Response Receive(const ScalerApiOptions& o, const Request& req) {
+// Before the body is read: the token, then the body limit (the server
+// compares Content-Length with it, and counts a chunked body as it comes).
+Gate::Verdict AdmitWebhook(const ScalerApiOptions& o, const Request& head) {
   const ReceiverAuth auth = o.receiver_auth();
-  if (!Authorized(auth, req)) {
+  Gate::Verdict verdict;
+  if (!Authorized(auth, head)) {
     o.rejected("unauthorized");
     Response r = ApiError(ApiErrorType::kBadData, "unauthorized");
     r.status = 401;
     r.headers.emplace_back("WWW-Authenticate",
                            auth.bearer_token.empty() ? "Basic realm=\"amas-scaler\"" : "Bearer");
-    return r;
+    verdict.refusal = std::move(r);
+    return verdict;
   }
-  if (req.body.size() > auth.max_body_bytes) {
-    o.rejected("too_large");
-    Response r = ApiError(ApiErrorType::kBadData, "body larger than " +
-                                                      std::to_string(auth.max_body_bytes) +
-                                                      " bytes");
-    r.status = 413;
-    return r;
-  }
+  verdict.max_body_bytes = auth.max_body_bytes;
+  return verdict;
+}
+
+Response WebhookTooLarge(const ScalerApiOptions& o, size_t max_body_bytes) {
+  o.rejected("too_large");
+  Response r = ApiError(ApiErrorType::kBadData,
+                        "body larger than " + std::to_string(max_body_bytes) + " bytes");
+  r.status = 413;
+  return r;
+}
+
+Response Receive(const ScalerApiOptions& o, const Request& req) {
   ReceiveOutcome out = o.receive(req.body);
   if (!out.status.ok()) {
     o.rejected("bad_request");
@@ -469,8 +478,12 @@ void AddScalerRoutes(const ScalerApiOptions& options, Router* router) {
     }
     return ApiError(ApiErrorType::kNotFound, "scale target \"" + name + "\" not found");
   });
-  router->Handle("POST", "/api/v1/alertmanager",
-                 [o](const Request& r) { return Receive(*o, r); });
+  Gate gate;
+  gate.check = [o](const Request& head) { return AdmitWebhook(*o, head); };
+  gate.too_large = [o](size_t max) { return WebhookTooLarge(*o, max); };
+  router->Handle(
+      "POST", "/api/v1/alertmanager", [o](const Request& r) { return Receive(*o, r); },
+      std::move(gate));
 }
 
 }  // namespace amas::http
