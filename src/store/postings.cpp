@@ -1,10 +1,44 @@
 #include "store/postings.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 namespace amas::store::internal {
 namespace {
+
+uint64_t Load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+uint32_t Load32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// Byte equality inline: label names and values are short, and a call to
+// memcmp per comparison costs more than the comparison. Never reads past
+// either string.
+inline __attribute__((always_inline)) bool Same(std::string_view a, std::string_view b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if (Load64(p + i) != Load64(q + i)) return false;
+    }
+    return Load64(p + n - 8) == Load64(q + n - 8);
+  }
+  if (n >= 4) return Load32(p) == Load32(q) && Load32(p + n - 4) == Load32(q + n - 4);
+  for (size_t i = 0; i < n; ++i) {
+    if (p[i] != q[i]) return false;
+  }
+  return true;
+}
 
 // Heap bytes of a std::string beyond its inline buffer (SSO holds 15).
 size_t StringHeap(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 + 16 : 0; }
@@ -73,7 +107,7 @@ uint32_t PostingsIndex::FindEntry(uint32_t name_id, std::string_view value, uint
     if (s.entry == kNone) return kNone;
     if (s.tag != tag) continue;
     const Entry& e = entries_[s.entry];
-    if (e.name_id == name_id && e.value == value) return s.entry;
+    if (e.name_id == name_id && Same(e.value, value)) return s.entry;
   }
 }
 
@@ -148,12 +182,12 @@ void PostingsIndex::Add(const core::Labels& labels, uint32_t id) {
     uint32_t entry = kNone;
     uint32_t name_id;
     const Name* name;
-    if (i < recent_.size() && recent_[i].name->name == l.name) {
+    if (i < recent_.size() && Same(recent_[i].name->name, l.name)) {
       // Same label name at the same position as in the last set: most series
       // of a scrape repeat most values too, then no hashing at all.
       name_id = recent_[i].name_id;
       name = recent_[i].name;
-      if (entries_[recent_[i].entry].value == l.value) entry = recent_[i].entry;
+      if (Same(entries_[recent_[i].entry].value, l.value)) entry = recent_[i].entry;
     } else {
       name_id = InternName(l.name);
       name = &names_[name_id];

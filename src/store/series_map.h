@@ -34,6 +34,10 @@ class SeriesMap {
   void Prefetch(uint64_t hash) const { __builtin_prefetch(buckets_.data() + (Tag(hash) & mask_)); }
   // Adds slot under hash; the caller knows its labels are not stored yet.
   void Insert(uint64_t hash, uint32_t slot);
+  // Room for n entries without growing (a batch of new series rehashes once).
+  void Reserve(size_t n) {
+    while (n * 4 > buckets_.size() * 3) Grow();
+  }
   // Removes slot stored under hash; false if it is not there.
   bool Erase(uint64_t hash, uint32_t slot);
 

@@ -472,6 +472,7 @@ void Appender::GetOrCreateAll(std::span<core::Labels> labels, std::span<SeriesRe
   }
   Store::Impl& impl = *store_->impl_;
   WriteLock lock(&impl.gate, &store_->mu_);
+  impl.map.Reserve(impl.live + n);
   for (size_t i = 0; i < n; ++i) {
     // The hash table is bigger than the caches: fetch the bucket ahead
     // (unconditionally: GCC 12 drops a prefetch inside a branch).
