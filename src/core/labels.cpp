@@ -192,12 +192,21 @@ LabelsBuilder& LabelsBuilder::Set(std::string_view name, std::string_view value)
     return Set(name_copy, value_copy);
   }
   for (Entry& e : labels_) {
-    if (NameOf(e) == name) {
-      const uint32_t offset = Store(value);
-      e.value_offset = offset;
-      e.value_size = static_cast<uint32_t>(value.size());
-      return *this;
+    if (NameOf(e) != name) continue;
+    // Replacing in place when it fits, or at the arena's end, keeps a builder
+    // that sets one label again and again (a loop over series) from growing.
+    if (value.size() > e.value_size) {
+      if (e.value_offset + e.value_size == arena_.size()) {
+        arena_.resize(e.value_offset);
+        arena_.append(value);
+      } else {
+        e.value_offset = Store(value);
+      }
+    } else {
+      std::memcpy(arena_.data() + e.value_offset, value.data(), value.size());
     }
+    e.value_size = static_cast<uint32_t>(value.size());
+    return *this;
   }
   const uint32_t name_offset = Store(name);
   const uint32_t value_offset = Store(value);

@@ -160,8 +160,8 @@ class LabelsBuilder {
   Labels Build() const;
 
  private:
-  // A label's bytes in arena_. Replaced values stay in the arena as garbage
-  // until Reset(): labels are few and builders short-lived or reset per use.
+  // A label's bytes in arena_. A replaced value is overwritten when the new
+  // one fits; otherwise it stays in the arena as garbage until Reset().
   struct Entry {
     uint32_t name_offset;
     uint32_t name_size;

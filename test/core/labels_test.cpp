@@ -72,6 +72,13 @@ TEST_CASE("LabelsBuilder: values replaced, deleted and copied from its own label
   CHECK(l.size() == 53);
   CHECK(l.Get("copy_49") == "i");
   CHECK(l.Get("c") == "c");
+  // One label set again and again, longer and shorter: values stay right.
+  for (int i = 0; i < 1000; ++i) {
+    b.Set("loop", std::string(static_cast<size_t>(i % 37 + 1), static_cast<char>('a' + i % 26)));
+  }
+  CHECK(b.Get("loop") == std::string(999 % 37 + 1, static_cast<char>('a' + 999 % 26)));
+  CHECK(b.Get("copy_0") == "i");
+  b.Del("loop");
   b.Del("instance").Del("absent");
   CHECK(b.Get("instance").empty());
   CHECK(b.Build().size() == 52);
