@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <mutex>
@@ -49,8 +50,8 @@ Status AtLine(const std::string& file, int line, int col_shift, const Status& s)
     if (q > p + 1 && q < m.size() && m[q] == ':') {
       int col = std::stoi(std::string(m.substr(p + 1, q - p - 1)));
       if (col > 1) col += col_shift;
-      return Status::InvalidArgument(file + ":" + std::to_string(line) + ":" +
-                                     std::to_string(col) + std::string(m.substr(q)));
+      return Status::InvalidArgument(file + ":" + std::to_string(line) + ":" + std::to_string(col) +
+                                     std::string(m.substr(q)));
     }
   }
   return Status::InvalidArgument(file + ":" + std::to_string(line) + ": " + std::string(m));
@@ -176,13 +177,15 @@ int64_t Reach(const promql::Expr& e, int64_t lookback_ms, std::set<std::string>*
     selectors->insert(selector_text(m->selector));
     return m->range_ms + m->selector.offset_ms;
   }
-  if (const auto* s = e.as<promql::SubqueryExpr>()) return s->range_ms + s->offset_ms + reach(s->expr);
+  if (const auto* s = e.as<promql::SubqueryExpr>())
+    return s->range_ms + s->offset_ms + reach(s->expr);
   if (const auto* c = e.as<promql::Call>()) {
     int64_t r = 0;
     for (const promql::ExprPtr& a : c->args) r = std::max(r, reach(a));
     return r;
   }
-  if (const auto* a = e.as<promql::AggregateExpr>()) return std::max(reach(a->expr), reach(a->param));
+  if (const auto* a = e.as<promql::AggregateExpr>())
+    return std::max(reach(a->expr), reach(a->param));
   if (const auto* b = e.as<promql::BinaryExpr>()) return std::max(reach(b->lhs), reach(b->rhs));
   if (const auto* u = e.as<promql::UnaryExpr>()) return reach(u->expr);
   if (const auto* p = e.as<promql::ParenExpr>()) return reach(p->expr);
@@ -217,7 +220,9 @@ Result<RecordedSpan> FetchSamples(sources::PrometheusApi* api, const Config& con
   std::set<std::string> selectors;
   const int64_t lookback = promql::EngineOptions{}.lookback_delta.millis();
   int64_t reach = lookback;
-  auto add = [&](const promql::Expr& e) { reach = std::max(reach, Reach(e, lookback, &selectors)); };
+  auto add = [&](const promql::Expr& e) {
+    reach = std::max(reach, Reach(e, lookback, &selectors));
+  };
   for (const rules::Group& g : config.rule_set.groups) {
     if (!g.datasource.empty()) continue;  // asked of the API at each round instead
     for (const rules::Rule& r : g.rules) {
@@ -280,10 +285,10 @@ void PrintText(const BacktestResult& r, std::ostream& out, std::ostream& err) {
       out << "no changes, desired " << t.initial << "\n";
       continue;
     }
-    out << t.changes << (t.changes == 1 ? " change" : " changes") << ", desired "
-        << t.min_desired << ".." << t.max_desired << " (start " << t.initial << ", end "
-        << t.final << "), at " << t.max_desired << " for " << t.time_at_max.ToString()
-        << " from " << t.first_at_max.ToRFC3339() << "\n";
+    out << t.changes << (t.changes == 1 ? " change" : " changes") << ", desired " << t.min_desired
+        << ".." << t.max_desired << " (start " << t.initial << ", end " << t.final << "), at "
+        << t.max_desired << " for " << t.time_at_max.ToString() << " from "
+        << t.first_at_max.ToRFC3339() << "\n";
   }
   for (const auto& [group, n] : r.rule_failures) {
     err << "warning: group " << group << ": " << n
@@ -295,7 +300,9 @@ void PrintJson(const BacktestResult& r, std::ostream& out) {
   using rapidjson::Value;
   rapidjson::Document doc(rapidjson::kObjectType);
   auto& a = doc.GetAllocator();
-  auto str = [&a](const std::string& s) { return Value(s.c_str(), static_cast<rapidjson::SizeType>(s.size()), a); };
+  auto str = [&a](const std::string& s) {
+    return Value(s.c_str(), static_cast<rapidjson::SizeType>(s.size()), a);
+  };
   doc.AddMember("start", str(r.start.ToRFC3339()), a);
   doc.AddMember("end", str(r.end.ToRFC3339()), a);
   doc.AddMember("rounds", static_cast<uint64_t>(r.rounds), a);
@@ -391,17 +398,19 @@ Result<RecordedSpan> LoadRecordedSamples(std::string_view text, const std::strin
     if (Status s = parser.Labels(&b); !s.ok()) return AtLine(file, line_no, shift, s);
     const std::optional<int64_t> t = parser.timestamp_ms();
     if (!t) {
-      return Status::InvalidArgument(
-          file + ":" + std::to_string(line_no) + ":" + std::to_string(line.size() + 1) +
-          ": sample without a timestamp (a backtest needs recorded samples, e.g. /federate output)");
+      return Status::InvalidArgument(file + ":" + std::to_string(line_no) + ":" +
+                                     std::to_string(line.size() + 1) +
+                                     ": sample without a timestamp (a backtest needs recorded "
+                                     "samples, e.g. /federate output)");
     }
     const core::Labels labels = b.Build();
     const store::SeriesRef ref = app.GetOrCreate(labels);
     const double value = parser.value();
     auto [it, fresh] = last.try_emplace(ref.slot, Last{*t, value});
     if (!fresh) {
-      const bool same = it->second.t_ms == *t && (it->second.value == value ||
-                                                  (std::isnan(value) && std::isnan(it->second.value)));
+      const bool same =
+          it->second.t_ms == *t &&
+          (it->second.value == value || (std::isnan(value) && std::isnan(it->second.value)));
       if (same) {
         ++span.repeated;
         continue;
@@ -439,8 +448,8 @@ Result<BacktestResult> Replay(const Config& config, store::Store* store,
     if (std::find(names.begin(), names.end(), want) == names.end()) {
       std::string known;
       for (const std::string& n : names) known += (known.empty() ? "" : ", ") + n;
-      return Status::NotFound("unknown scale target \"" + want + "\" (the config has: " +
-                              (known.empty() ? "none" : known) + ")");
+      return Status::NotFound("unknown scale target \"" + want +
+                              "\" (the config has: " + (known.empty() ? "none" : known) + ")");
     }
   }
 
@@ -533,7 +542,8 @@ int Backtest(const BacktestFlags& f, std::ostream& out, std::ostream& err) {
     return 1;
   };
   std::optional<Time> start, end;
-  for (auto [flag, text, slot] : {std::tuple{"--start", &f.start, &start}, std::tuple{"--end", &f.end, &end}}) {
+  for (auto [flag, text, slot] :
+       {std::tuple{"--start", &f.start, &start}, std::tuple{"--end", &f.end, &end}}) {
     if (text->empty()) continue;
     Result<Time> t = Time::Parse(*text);
     if (!t.ok()) return fail(t.status().WithContext(flag));

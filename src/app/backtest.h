@@ -38,8 +38,8 @@ core::Result<RecordedSpan> LoadRecordedSamples(std::string_view text, const std:
                                                store::Store* store);
 
 struct ReplayOptions {
-  core::Time start, end;         // both included as rounds when due
-  core::Duration step;           // 0: each group's own interval, as the service runs
+  core::Time start, end;             // [start, end]: a round at start, then whenever due
+  core::Duration step;               // 0: each group's own interval, as the service runs
   std::vector<std::string> targets;  // report only these (must exist); empty = all
 };
 
@@ -64,8 +64,8 @@ struct BacktestTarget {
 struct BacktestResult {
   core::Time start, end;
   size_t rounds = 0;
-  std::vector<BacktestChange> timeline;  // time order
-  std::vector<BacktestTarget> targets;   // config order
+  std::vector<BacktestChange> timeline;           // time order
+  std::vector<BacktestTarget> targets;            // config order
   std::map<std::string, uint64_t> rule_failures;  // group -> failed rule evaluations
 };
 

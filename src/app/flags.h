@@ -28,14 +28,14 @@ struct Command {
     kBacktest,
   };
   Kind kind = Kind::kServe;
-  Options options;                 // the serving flags, also parsed for subcommands
-  std::vector<std::string> files;  // positional arguments after the subcommand
-  std::string format;              // check metrics --format
-  std::string name;                // "check rules", ... for messages
-  std::string source;              // eval/backtest --source: a URL or an exposition file
-  std::string time;                // eval --time: RFC 3339 or Unix seconds; "" = now
-  std::string start, end, step;    // backtest --start/--end (times), --step (duration)
-  std::string output;              // backtest --output: "text" (default) or "json"
+  Options options;                   // the serving flags, also parsed for subcommands
+  std::vector<std::string> files;    // positional arguments after the subcommand
+  std::string format;                // check metrics --format
+  std::string name;                  // "check rules", ... for messages
+  std::string source;                // eval/backtest --source: a URL or an exposition file
+  std::string time;                  // eval --time: RFC 3339 or Unix seconds; "" = now
+  std::string start, end, step;      // backtest --start/--end (times), --step (duration)
+  std::string output;                // backtest --output: "text" (default) or "json"
   std::vector<std::string> targets;  // backtest --target (repeatable): only these
 };
 

@@ -106,16 +106,20 @@ TEST_CASE("recorded samples: promtool tsdb dump lines and OpenMetrics", "[unit]"
 }
 
 TEST_CASE("recorded samples: errors name file:line:col", "[unit]") {
-  CHECK(Loaded("up 1 1000\nup{job=\"a\" 2 2000\n").span.status().message().starts_with(
-      "rec.prom:2:"));
+  CHECK(Loaded("up 1 1000\nup{job=\"a\" 2 2000\n")
+            .span.status()
+            .message()
+            .starts_with("rec.prom:2:"));
   CHECK(Loaded("# c\nup 1\n").span.status().message() ==
         "rec.prom:2:5: sample without a timestamp (a backtest needs recorded samples, e.g. "
         "/federate output)");
   CHECK(Loaded("up 1 2000\nup 2 1000\n").span.status().message() ==
         "rec.prom:2:6: sample at 1970-01-01T00:00:01Z is not after the previous one of up (at "
         "1970-01-01T00:00:02Z): each series' samples must come in time order");
-  CHECK(Loaded("up 1 2000\nup 2 2000\n").span.status().message().starts_with(
-      "rec.prom:2:6: sample at 1970-01-01T00:00:02Z is not after"));
+  CHECK(Loaded("up 1 2000\nup 2 2000\n")
+            .span.status()
+            .message()
+            .starts_with("rec.prom:2:6: sample at 1970-01-01T00:00:02Z is not after"));
   // Columns count in the line as written, also in the dump form.
   const std::string dump = Loaded("{__name__=\"up\", 1x=\"a\"} 1 1\n").span.status().message();
   CHECK(dump.starts_with("rec.prom:1:17: "));
@@ -141,8 +145,8 @@ TEST_CASE("replay: the threshold rule drives web up and down at the behavior's p
   // at 120 s, +2 pods per 60 s: 6, 8, 10 (max). Down votes from 450 s; the
   // 120 s down window keeps 10 until 540 s, then -1 pod a minute to min 3.
   const std::vector<Step> want = {{120, 4, 6}, {180, 6, 8}, {240, 8, 10}, {540, 10, 9},
-                                  {600, 9, 8},  {660, 8, 7}, {720, 7, 6},  {780, 6, 5},
-                                  {840, 5, 4},  {900, 4, 3}};
+                                  {600, 9, 8}, {660, 8, 7}, {720, 7, 6},  {780, 6, 5},
+                                  {840, 5, 4}, {900, 4, 3}};
   CHECK(Steps(*r) == want);
   for (const BacktestChange& c : r->timeline) {
     CHECK(c.target == "web");
@@ -178,8 +182,8 @@ TEST_CASE("replay: --step replaces every interval; a window is judged at the new
   // The first up vote is seen at 120 s with nothing else in its window; the
   // first down vote at 480 s still has 420 s's 10 in its window.
   const std::vector<Step> want = {{120, 4, 6}, {180, 6, 8}, {240, 8, 10}, {540, 10, 9},
-                                  {600, 9, 8},  {660, 8, 7}, {720, 7, 6},  {780, 6, 5},
-                                  {840, 5, 4},  {900, 4, 3}};
+                                  {600, 9, 8}, {660, 8, 7}, {720, 7, 6},  {780, 6, 5},
+                                  {840, 5, 4}, {900, 4, 3}};
   CHECK(Steps(*r) == want);
 }
 
@@ -261,7 +265,8 @@ TEST_CASE("replay: the AMAS policy over the demo platform's load cycle", "[unit]
   Loaded l(recorded, "demo.prom");
   INFO(l.span.status().message());
   REQUIRE(l.span.ok());
-  core::Result<Config> config = LoadConfigFile(std::string(AMAS_SOURCE_DIR) + "/rules/amas-scaler.yml");
+  core::Result<Config> config =
+      LoadConfigFile(std::string(AMAS_SOURCE_DIR) + "/rules/amas-scaler.yml");
   INFO(config.status().message());
   REQUIRE(config.ok());
   ReplayOptions o;
