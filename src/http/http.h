@@ -10,6 +10,7 @@
 #ifndef AMAS_HTTP_HTTP_H_
 #define AMAS_HTTP_HTTP_H_
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <limits>
@@ -141,13 +142,17 @@ class Server {
  private:
   Server();
   static int OnRequest(mg_connection* conn, void* self);
+  static int LogMessage(const mg_connection* conn, const char* message);
+  static int ConnectionOpened(const mg_connection* conn, void** conn_data);
+  static void ConnectionClosed(const mg_connection* conn);
   class BodyWatch;  // cuts body reads past their deadline
 
   const Router* router_ = nullptr;
   ServerOptions options_;
   mg_context* ctx_ = nullptr;
   int port_ = 0;
-  std::string poke_host_;  // where this machine reaches the listener
+  std::atomic<int> connections_{0};  // held by workers, kept-alive ones too
+  std::string poke_host_;            // where this machine reaches the listener
   std::unique_ptr<BodyWatch> watch_;
 };
 

@@ -77,14 +77,6 @@ void Poke(const std::string& host, int port) {
   freeaddrinfo(res);
 }
 
-int LogMessage(const mg_connection* conn, const char* message) {
-  const mg_context* ctx = mg_get_context(conn);
-  auto* options =
-      ctx == nullptr ? nullptr : static_cast<const ServerOptions*>(mg_get_user_data(ctx));
-  if (options != nullptr && options->on_error) options->on_error(message);
-  return 1;  // handled: civetweb prints nothing itself
-}
-
 // The date line changes once a second; each worker formats it once a second.
 std::string_view CachedDate() {
   thread_local std::time_t last = 0;
@@ -263,6 +255,24 @@ class Server::BodyWatch {
   std::thread thread_;  // last: starts once the rest is built
 };
 
+int Server::LogMessage(const mg_connection* conn, const char* message) {
+  const mg_context* ctx = mg_get_context(conn);
+  auto* self = ctx == nullptr ? nullptr : static_cast<const Server*>(mg_get_user_data(ctx));
+  if (self != nullptr && self->options_.on_error) self->options_.on_error(message);
+  return 1;  // handled: civetweb prints nothing itself
+}
+
+int Server::ConnectionOpened(const mg_connection* conn, void** /*conn_data*/) {
+  auto* self = static_cast<Server*>(mg_get_user_data(mg_get_context(conn)));
+  self->connections_.fetch_add(1, std::memory_order_relaxed);
+  return 0;
+}
+
+void Server::ConnectionClosed(const mg_connection* conn) {
+  auto* self = static_cast<Server*>(mg_get_user_data(mg_get_context(conn)));
+  self->connections_.fetch_sub(1, std::memory_order_relaxed);
+}
+
 int Server::OnRequest(mg_connection* conn, void* self_ptr) {
   const Server* self = static_cast<const Server*>(self_ptr);
   const ServerOptions& options = self->options_;
@@ -362,6 +372,12 @@ int Server::OnRequest(mg_connection* conn, void* self_ptr) {
     close =
         info->content_length > kDropAtMost || read(kDropAtMost, &dropped) != BodyRead::kComplete;
   }
+  // A kept-alive connection holds its worker: once three quarters of them
+  // are held, answers close their connection so that new clients get one.
+  if (!close &&
+      self->connections_.load(std::memory_order_relaxed) > std::max(1, options.threads) * 3 / 4) {
+    close = ClientKeepsAlive(request, info);
+  }
   Send(conn, request, response, !close && ClientKeepsAlive(request, info));
   if (close) CloseAfterResponse(conn);
   return response.status;
@@ -396,8 +412,10 @@ core::Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options
                           "0",
                           nullptr};
   mg_callbacks callbacks{};
-  callbacks.log_message = LogMessage;
-  mg_context* ctx = mg_start(&callbacks, &server->options_, config);
+  callbacks.log_message = &Server::LogMessage;
+  callbacks.init_connection = &Server::ConnectionOpened;
+  callbacks.connection_close = &Server::ConnectionClosed;
+  mg_context* ctx = mg_start(&callbacks, server.get(), config);
   if (ctx == nullptr) {
     return core::Status::Unavailable("cannot listen on " + options.listen_address +
                                      " (address in use or not local?)");

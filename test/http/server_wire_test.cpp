@@ -334,6 +334,23 @@ TEST_CASE("slow clients leave workers for the others") {
   CHECK(BodyOf(c.Response()) == "hello");
 }
 
+TEST_CASE("kept-alive connections do not starve new clients") {
+  ServerOptions options;
+  options.threads = 4;
+  options.keep_alive_timeout_ms = 30000;  // an idle client would hold its worker that long
+  Fixture f(options);
+  std::vector<std::unique_ptr<Conn>> held;
+  for (int i = 0; i < 6; ++i) {  // more clients than workers, each keeping its connection
+    held.push_back(std::make_unique<Conn>(f.port));
+    REQUIRE(held.back()->Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+    CHECK(BodyOf(held.back()->Response()) == "hello");
+  }
+  // the first three keep their connection, later ones are told to close
+  CHECK(held[0]->Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK(BodyOf(held[0]->Response()) == "hello");
+  CHECK(held[5]->Closed());
+}
+
 TEST_CASE("stopping is quick with idle kept-alive and slow clients attached") {
   ServerOptions options;
   options.request_timeout_ms = 30000;
