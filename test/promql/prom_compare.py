@@ -106,8 +106,8 @@ def counts(s):
     return {st: sum(1 for k in s if k[2] == st) for st in ("firing", "pending")}
 
 
-def scraped_samples(base):
-    data = query(base, 'scrape_samples_scraped{job="amas"}')
+def scraped_samples(base, metric="scrape_samples_scraped"):
+    data = query(base, metric + '{job="amas"}')
     if not data or not data["result"]:
         return None
     return float(data["result"][0]["value"][1])
@@ -184,6 +184,9 @@ def run(amas_scaler, prometheus="/usr/bin/prometheus", rules=None, scale=0.05, e
             "prometheus_counts": counts(last[0]), "amas_counts": counts(last[1]),
             "scraped_samples": {"prometheus": scraped_samples(prom),
                                 "amas": scraped_samples(amas)},
+            # A timing input of its own: AmasTargetSlowScrape compares it with 4 s.
+            "scrape_duration_s": {"prometheus": scraped_samples(prom, "scrape_duration_seconds"),
+                                  "amas": scraped_samples(amas, "scrape_duration_seconds")},
             "amas_rules": api(amas + "/api/v1/rules"),
             "prometheus_rules": api(prom + "/api/v1/rules"),
         })
@@ -202,7 +205,8 @@ def report(result, out=sys.stdout):
     pc, ac = result["prometheus_counts"], result["amas_counts"]
     print(f"prometheus: {pc['firing']} firing, {pc['pending']} pending; "
           f"amas-scaler: {ac['firing']} firing, {ac['pending']} pending; "
-          f"scraped samples {result['scraped_samples']}; "
+          f"scraped samples {result['scraped_samples']}, scrape duration "
+          f"{result['scrape_duration_s']}; "
           f"{'settled' if result['settled'] else 'NOT settled'} after {result['seconds']}s",
           file=out)
     for what in ("only_prometheus", "only_amas", "state_differs", "value_differs"):
