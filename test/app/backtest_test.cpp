@@ -167,7 +167,7 @@ TEST_CASE("replay: the threshold rule drives web up and down at the behavior's p
   CHECK(r->rule_failures.empty());
 }
 
-TEST_CASE("replay: --step replaces every interval; a window is judged at the new rounds",
+TEST_CASE("replay: --step replaces every interval, windows are judged at the new rounds",
           "[unit]") {
   Loaded l(ReadAll(kDir + "/samples.prom"), "samples.prom");
   REQUIRE(l.span.ok());
