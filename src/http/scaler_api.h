@@ -3,8 +3,9 @@
 // amas scale rules), GET /api/v1/scale_targets[/{name}] (inputs, votes,
 // decision and why), and POST /api/v1/alertmanager (the Alertmanager webhook
 // receiver, with optional bearer or basic auth compared in constant time and
-// a body limit). Handlers only call the functions in ScalerApiOptions (copied
-// into the routes), which must be safe from several threads at once.
+// a body limit, both checked before the body is read). Handlers only call
+// the functions in ScalerApiOptions (copied into the routes), which must be
+// safe from several threads at once.
 #ifndef AMAS_HTTP_SCALER_API_H_
 #define AMAS_HTTP_SCALER_API_H_
 

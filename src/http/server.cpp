@@ -123,7 +123,7 @@ void Send(mg_connection* conn, const Request& request, const Response& response,
 // close: civetweb would otherwise read (discard) the rest of the body, up to
 // its request timeout per read. civetweb 1.15 has no call to say "close";
 // mg_send_http_error sets its must_close flag and, for a 204 (no body) once
-// the response is already out, writes nothing (server_test checks this).
+// the response is already out, writes nothing (server_wire_test checks).
 void CloseAfterResponse(mg_connection* conn) { mg_send_http_error(conn, 204, "%s", ""); }
 
 enum class BodyRead { kComplete, kTooLarge, kTimedOut, kCutShort };

@@ -79,6 +79,8 @@ class Conn {
     ReadUntil([this](const std::string&) { return closed_; });
     return closed_;
   }
+  // What arrived after the responses taken so far.
+  const std::string& Rest() const { return got_; }
 
  private:
   static size_t ResponseLength(const std::string& s) {
@@ -213,7 +215,8 @@ TEST_CASE("refusals come before the body is read, and the connection closes") {
     CHECK(r.starts_with("HTTP/1.1 401 Unauthorized\r\n"));
     CHECK(r.find("\r\nConnection: close\r\n") != std::string::npos);
     CHECK(BodyOf(r) == "who are you\n");
-    CHECK(c.Closed());  // not after 30 s of waiting for 10 MB
+    CHECK(c.Closed());        // not after 30 s of waiting for 10 MB
+    CHECK(c.Rest().empty());  // and nothing after the answer
   }
   SECTION("Content-Length over the route's limit: the route's 413 at once") {
     Conn c(f.port);
