@@ -157,6 +157,17 @@ BodyRead ReadBody(mg_connection* conn, long long content_length, size_t max,
   }
 }
 
+// As civetweb writes mg_request_info::remote_addr.
+std::string HostOf(const sockaddr_storage& a) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (a.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&a)->sin_addr, text, sizeof text);
+  } else if (a.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr, text, sizeof text);
+  }
+  return text;
+}
+
 int PortOf(const sockaddr_storage& a) {
   if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&a)->sin_port);
   if (a.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&a)->sin6_port);
@@ -164,12 +175,12 @@ int PortOf(const sockaddr_storage& a) {
 }
 
 // Shuts the reading side of the listener's connections (those from
-// peer_port only, when it is not 0): a worker blocked reading one wakes at
-// once. SHUT_RD only: a response being written still leaves. The
+// peer_host:peer_port only, when peer_port is not 0): a worker blocked
+// reading one wakes at once. SHUT_RD only: a response being written still leaves. The
 // listener's connections are the sockets whose local port is the
 // listener's and that have a peer; civetweb 1.15 does not give out its
 // sockets, so they are found in /proc/self/fd.
-void CutReading(int port, int peer_port) {
+void CutReading(int port, int peer_port = 0, std::string_view peer_host = {}) {
   DIR* dir = opendir("/proc/self/fd");
   if (dir == nullptr) return;
   while (const dirent* entry = readdir(dir)) {
@@ -183,7 +194,7 @@ void CutReading(int port, int peer_port) {
     sockaddr_storage peer{};
     len = sizeof peer;
     if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
-    if (peer_port != 0 && PortOf(peer) != peer_port) continue;
+    if (peer_port != 0 && (PortOf(peer) != peer_port || HostOf(peer) != peer_host)) continue;
     shutdown(fd, SHUT_RD);
   }
   closedir(dir);
@@ -209,9 +220,9 @@ class Server::BodyWatch {
     thread_.join();
   }
 
-  uint64_t Add(std::chrono::steady_clock::time_point deadline, int peer_port) {
+  uint64_t Add(std::chrono::steady_clock::time_point deadline, const mg_request_info& peer) {
     std::lock_guard<std::mutex> lock(mu_);
-    reads_.emplace(++last_id_, Read{deadline, peer_port});
+    reads_.emplace(++last_id_, Read{deadline, peer.remote_port, peer.remote_addr});
     return last_id_;
   }
   void Remove(uint64_t id) {
@@ -223,6 +234,7 @@ class Server::BodyWatch {
   struct Read {
     std::chrono::steady_clock::time_point deadline;
     int peer_port;
+    std::string peer_host;
   };
 
   void Run() {
@@ -230,10 +242,10 @@ class Server::BodyWatch {
     while (!stop_) {
       wake_.wait_for(lock, std::chrono::milliseconds(100));
       const auto now = std::chrono::steady_clock::now();
-      std::vector<int> late;
+      std::vector<Read> late;
       for (auto it = reads_.begin(); it != reads_.end();) {
         if (it->second.deadline < now) {
-          late.push_back(it->second.peer_port);
+          late.push_back(std::move(it->second));
           it = reads_.erase(it);
         } else {
           ++it;
@@ -241,7 +253,7 @@ class Server::BodyWatch {
       }
       if (late.empty()) continue;
       lock.unlock();
-      for (int peer_port : late) CutReading(port_, peer_port);
+      for (const Read& read : late) CutReading(port_, read.peer_port, read.peer_host);
       lock.lock();
     }
   }
@@ -288,7 +300,7 @@ int Server::OnRequest(mg_connection* conn, void* self_ptr) {
   bool read_failed = false;
   // Reads the body within the deadline, which watch_ enforces.
   auto read = [&](size_t max, std::string* body) {
-    const uint64_t watch = self->watch_->Add(deadline, info->remote_port);
+    const uint64_t watch = self->watch_->Add(deadline, *info);
     const BodyRead result = ReadBody(conn, info->content_length, max, deadline, body);
     self->watch_->Remove(watch);
     return result;
@@ -439,7 +451,7 @@ Server::~Server() {
   std::thread poker([&] {
     while (!stopped.load()) {
       Poke(poke_host_, port_);
-      CutReading(port_, 0);  // idle kept-alive and slow clients: now, not in 2 s
+      CutReading(port_);  // idle kept-alive and slow clients: now, not in 2 s
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   });
