@@ -185,9 +185,4 @@ int Eval(const std::string& expr, const std::string& source, const std::string& 
   return 0;
 }
 
-int NotImplemented(std::string_view command, std::ostream& err) {
-  err << "amas-scaler: error: \"" << command << "\" is not implemented yet\n";
-  return 2;
-}
-
 }  // namespace amas::app

@@ -38,9 +38,6 @@ int TestRules(const std::vector<std::string>& files, std::ostream& out);
 int Eval(const std::string& expr, const std::string& source, const std::string& time,
          std::ostream& out, std::ostream& err);
 
-// The placeholder for a command another part of amas-scaler will provide.
-int NotImplemented(std::string_view command, std::ostream& err);
-
 }  // namespace amas::app
 
 #endif  // AMAS_APP_COMMANDS_H_
