@@ -70,7 +70,7 @@ class ReplayClock : public core::Clock {
 // Collects what the Scaler reports while it replays.
 class Recorder : public ScalerObserver {
  public:
-  void GroupEvaluated(const std::string& group, Duration, size_t failures, uint64_t) override {
+  void GroupEvaluated(const std::string& group, double, size_t failures, uint64_t) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (failures > 0) failures_[group] += failures;
   }

@@ -26,8 +26,10 @@ using core::Time;
 promql::Value ToValue(sources::QueryResult r) {
   using Type = sources::QueryResult::Type;
   switch (r.type) {
-    case Type::kScalar: return promql::Scalar{r.scalar.t_ms, r.scalar.value};
-    case Type::kString: return promql::String{r.string_t_ms, r.string_value};
+    case Type::kScalar:
+      return promql::Scalar{r.scalar.t_ms, r.scalar.value};
+    case Type::kString:
+      return promql::String{r.string_t_ms, r.string_value};
     case Type::kMatrix: {
       promql::Matrix m;
       for (auto& s : r.series) {
@@ -37,7 +39,8 @@ promql::Value ToValue(sources::QueryResult r) {
       }
       return m;
     }
-    case Type::kVector: break;
+    case Type::kVector:
+      break;
   }
   promql::Vector v;
   for (auto& s : r.series) {
@@ -97,26 +100,32 @@ struct DecisionLoop::Impl : public ScalerObserver {
   std::thread thread;
 
   // ScalerObserver
-  void GroupEvaluated(const std::string& group, core::Duration took, size_t failures,
+  void GroupEvaluated(const std::string& group, double took_seconds, size_t failures,
                       uint64_t missed) override {
-    metrics->ObserveGroupDuration(group, took);
+    metrics->ObserveGroupDuration(group, took_seconds);
     if (failures > 0) {
-      log->Warn("rule evaluation failed", {{"group", group}, {"failures", std::to_string(failures)}});
+      log->Warn("rule evaluation failed",
+                {{"group", group}, {"failures", std::to_string(failures)}});
     }
     if (missed > 0) log->Warn("rule group missed iterations", {{"group", group}});
   }
   void ActionFinished(const act::ActionRecord& r) override {
     metrics->ObserveAction(r);
     if (r.result == act::ActionResult::kUnchanged) return;
-    log->Info("scale action",
-              {{"target", r.target}, {"resource", r.resource}, {"from", std::to_string(r.from)},
-               {"to", std::to_string(r.to)}, {"result", act::ResultName(r.result)},
-               {"dry_run", r.dry_run ? "true" : "false"}, {"err", r.error}});
+    log->Info("scale action", {{"target", r.target},
+                               {"resource", r.resource},
+                               {"from", std::to_string(r.from)},
+                               {"to", std::to_string(r.to)},
+                               {"result", act::ResultName(r.result)},
+                               {"dry_run", r.dry_run ? "true" : "false"},
+                               {"err", r.error}});
   }
   void Event(const publish::ScaleEvent& e) override {
     if (e.kind == "recommendation") {
-      log->Info("recommendation", {{"target", e.target}, {"from", std::to_string(e.from)},
-                                   {"to", std::to_string(e.to)}, {"reason", e.reason}});
+      log->Info("recommendation", {{"target", e.target},
+                                   {"from", std::to_string(e.from)},
+                                   {"to", std::to_string(e.to)},
+                                   {"reason", e.reason}});
     }
     std::shared_ptr<publish::WebhookSender> w;
     {
@@ -227,10 +236,11 @@ struct DecisionLoop::Impl : public ScalerObserver {
       for (const publish::ScaleTargetReport& t : s.Reports()) {
         if (!t.last || !t.current || t.last->desired == *t.current) continue;
         publish::AlertInfo info;
-        info.labels = core::Labels::FromPairs(
-            {{"alertname", "AmasScalerRecommendation"}, {"target", t.name},
-             {"direction", t.last->desired > *t.current ? "up" : "down"},
-             {"generator", "amas-scaler"}});
+        info.labels =
+            core::Labels::FromPairs({{"alertname", "AmasScalerRecommendation"},
+                                     {"target", t.name},
+                                     {"direction", t.last->desired > *t.current ? "up" : "down"},
+                                     {"generator", "amas-scaler"}});
         info.annotations = {{"summary", t.name + ": " + std::to_string(*t.current) + " -> " +
                                             std::to_string(t.last->desired) + " replicas"},
                             {"why", t.last->why.empty() ? "" : t.last->why.back()}};
@@ -326,7 +336,8 @@ struct DecisionLoop::Impl : public ScalerObserver {
             log->Warn("ignoring unusable state file", {{"path", path}, {"err", r.message()}});
           }
         } else if (!doc.status().IsNotFound()) {
-          log->Warn("ignoring unusable state file", {{"path", path}, {"err", doc.status().message()}});
+          log->Warn("ignoring unusable state file",
+                    {{"path", path}, {"err", doc.status().message()}});
         }
       }
     } else {
@@ -375,12 +386,9 @@ struct DecisionLoop::Impl : public ScalerObserver {
   }
 };
 
-Result<std::unique_ptr<DecisionLoop>> DecisionLoop::Create(const Config& config,
-                                                           DecisionLoopOptions options,
-                                                           store::Store* store,
-                                                           const core::Clock* clock,
-                                                           const Logger* log,
-                                                           prometheus::Registry* registry) {
+Result<std::unique_ptr<DecisionLoop>> DecisionLoop::Create(
+    const Config& config, DecisionLoopOptions options, store::Store* store,
+    const core::Clock* clock, const Logger* log, prometheus::Registry* registry) {
   std::unique_ptr<DecisionLoop> d(new DecisionLoop());
   d->impl_ = std::make_unique<Impl>();
   Impl& im = *d->impl_;
@@ -486,7 +494,8 @@ void DecisionLoop::RefreshMetrics() {
   if (s) {
     im.metrics->UpdateTargets(s->Reports());
     std::map<std::string, publish::GroupCounts> groups;
-    for (const auto& [name, c] : s->GroupStats()) groups[name] = {c.iterations, c.missed, c.failures};
+    for (const auto& [name, c] : s->GroupStats())
+      groups[name] = {c.iterations, c.missed, c.failures};
     im.metrics->UpdateGroups(groups, s->RuleGroups());
     im.metrics->UpdateActions(s->ActionCounts());
   }

@@ -6,8 +6,8 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <set>
 #include <thread>
@@ -33,7 +33,8 @@ class LocalQuerier : public rules::Querier {
   LocalQuerier(const store::Store* store, const promql::Engine* engine)
       : store_(store), engine_(engine) {}
   Result<promql::Value> Query(const rules::Rule& rule, Time t) override {
-    if (rule.expr == nullptr) return Status::Internal("rule " + rule.name + " has no parsed expression");
+    if (rule.expr == nullptr)
+      return Status::Internal("rule " + rule.name + " has no parsed expression");
     if (round_view_ && round_time_ == t) {
       auto r = engine_->InstantQuery(*rule.expr, *round_view_, t, round_cache_.get());
       if (!r.ok()) return r.status();
@@ -105,7 +106,9 @@ class StoreSink : public rules::SampleSink {
 
 class RealSleeper : public act::Sleeper {
  public:
-  void Sleep(Duration d) override { std::this_thread::sleep_for(std::chrono::milliseconds(d.millis())); }
+  void Sleep(Duration d) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(d.millis()));
+  }
 };
 
 // Times rules for /api/v1/rules' evaluationTime (sub-millisecond, unlike core::Clock).
@@ -118,8 +121,8 @@ class SteadyStopwatch : public rules::Stopwatch {
 };
 
 std::string DescribeThreshold(const rules::Threshold& t) {
-  std::string s = (t.op == rules::Threshold::Op::kAbove ? "above " : "below ") +
-                  promql::FormatFloatG(t.value);
+  std::string s =
+      (t.op == rules::Threshold::Op::kAbove ? "above " : "below ") + promql::FormatFloatG(t.value);
   if (t.hold > Duration()) s += " for " + t.hold.ToString();
   return s;
 }
@@ -146,7 +149,7 @@ struct Scaler::Impl {
     Duration interval;
     Time next_due;
     GroupCounters counters;
-    Duration last_duration;
+    double last_duration_seconds = 0;
     Time last_evaluation;
   };
   struct VoteEntry {
@@ -245,7 +248,8 @@ struct Scaler::Impl {
   void Submit(size_t target, act::ActionRequest request) {
     {
       std::lock_guard<std::mutex> lock(job_mu);
-      auto it = std::find_if(jobs.begin(), jobs.end(), [&](const Job& j) { return j.target == target; });
+      auto it =
+          std::find_if(jobs.begin(), jobs.end(), [&](const Job& j) { return j.target == target; });
       if (it != jobs.end()) {
         it->request = std::move(request);  // the newer decision wins
       } else {
@@ -271,14 +275,16 @@ struct Scaler::Impl {
         applied.at = record.finished;
         applied.current = record.from;
         applied.desired = record.to;
-        if (record.from >= 0 && record.to >= 0) decide::RecordScale(rt.config.target, applied, &rt.history);
+        if (record.from >= 0 && record.to >= 0)
+          decide::RecordScale(rt.config.target, applied, &rt.history);
       }
       ScaleEvent e;
       e.kind = record.result == act::ActionResult::kFailed ? "action_failed" : "action_succeeded";
       e.target = record.target;
       e.from = record.from;
       e.to = record.to;
-      e.reason = record.why.empty() ? std::string(act::ResultName(record.result)) : record.why.back();
+      e.reason =
+          record.why.empty() ? std::string(act::ResultName(record.result)) : record.why.back();
       e.error = record.error;
       e.at = record.finished;
       if (record.result != act::ActionResult::kUnchanged) Emit(e);
@@ -324,7 +330,7 @@ struct Scaler::Impl {
       const int64_t late = (now - g.next_due).millis() / std::max<int64_t>(1, g.interval.millis());
       g.counters.missed += static_cast<uint64_t>(late);
       g.next_due = g.next_due + g.interval * (late + 1);
-      const Time started = clock->Now();
+      const double started = stopwatch.Seconds();
       const bool shared_view = g.local != nullptr && !g.has_recording_rules;
       if (shared_view) {
         g.local->BeginRound(now);
@@ -336,12 +342,12 @@ struct Scaler::Impl {
         sink.set_deferred(false);
         sink.Commit();
       }
-      g.last_duration = clock->Now() - started;
+      g.last_duration_seconds = stopwatch.Seconds() - started;
       g.last_evaluation = now;
       ++g.counters.iterations;
       g.counters.failures += result.failures;
       if (options.observer != nullptr) {
-        options.observer->GroupEvaluated(g.evaluator->group().name, g.last_duration,
+        options.observer->GroupEvaluated(g.evaluator->group().name, g.last_duration_seconds,
                                          result.failures, static_cast<uint64_t>(late));
       }
       const rules::Group& group = g.evaluator->group();
@@ -350,7 +356,8 @@ struct Scaler::Impl {
         if (it == target_index.end()) continue;  // checked at Create
         const rules::Rule* rule = nullptr;
         for (const rules::Rule& r : group.rules) {
-          if (r.kind == rules::Rule::Kind::kScale && r.name == vote.rule && r.target == vote.target) rule = &r;
+          if (r.kind == rules::Rule::Kind::kScale && r.name == vote.rule && r.target == vote.target)
+            rule = &r;
         }
         TargetRuntime& rt = targets[it->second];
         const std::string key = group.name + "/" + vote.rule;
@@ -380,8 +387,9 @@ struct Scaler::Impl {
       if (v.ok() && std::isfinite(*v) && *v >= 0) {
         current = static_cast<int32_t>(std::llround(*v));
       } else {
-        report.current_error = "current: " + (v.ok() ? "value " + promql::FormatFloatG(*v) + " is not a count"
-                                                     : v.status().message());
+        report.current_error =
+            "current: " + (v.ok() ? "value " + promql::FormatFloatG(*v) + " is not a count"
+                                  : v.status().message());
       }
     } else {
       act::Observation obs = rt.executor->Observe(fence.value_or(act::Fence{}));
@@ -416,7 +424,11 @@ struct Scaler::Impl {
       decide::Round round{now, *current, verdicts};
       decide::Decision d = decide::Decide(target, round, rt.history);
       rt.history = d.history;
-      DecisionReport dr{d.at, d.current, d.raw, d.desired, std::string(decide::LimitName(d.limit)),
+      DecisionReport dr{d.at,
+                        d.current,
+                        d.raw,
+                        d.desired,
+                        std::string(decide::LimitName(d.limit)),
                         std::vector<std::string>(d.why.begin(), d.why.end())};
       report.last = dr;
 
@@ -428,7 +440,8 @@ struct Scaler::Impl {
         e.to = d.desired;
         e.reason = d.why.empty() ? "" : d.why[d.why.size() - 1];
         for (const auto& [key, entry] : rt.votes) {
-          if (entry.vote.kind != rules::ScaleVote::Kind::kNoData) e.rule_values.emplace_back(entry.vote.rule, entry.vote.value);
+          if (entry.vote.kind != rules::ScaleVote::Kind::kNoData)
+            e.rule_values.emplace_back(entry.vote.rule, entry.vote.value);
         }
         e.at = now;
         Emit(e);
@@ -472,7 +485,7 @@ struct Scaler::Impl {
       r.health = g.evaluator->health();
       for (size_t i = 0; i < r.group.rules.size(); ++i) r.alerts.push_back(g.evaluator->Alerts(i));
       r.last_evaluation = g.last_evaluation;
-      r.last_duration = g.last_duration;
+      r.last_duration_seconds = g.last_duration_seconds;
       r.interval = g.interval;
       out.push_back(std::move(r));
     }
@@ -504,12 +517,16 @@ Result<std::unique_ptr<Scaler>> Scaler::Create(std::vector<ScaleTargetConfig> ta
     const std::string name = c.target.name;
     if (!c.current_expr.empty()) {
       Result<promql::ExprPtr> e = promql::Parse(c.current_expr);
-      if (!e.ok()) return Status::InvalidArgument("scale target " + name + ": current: " + e.status().message());
+      if (!e.ok())
+        return Status::InvalidArgument("scale target " + name +
+                                       ": current: " + e.status().message());
       rt.current_expr = *e;
     }
     if (!c.ready_when.empty()) {
       Result<promql::ExprPtr> e = promql::Parse(c.ready_when);
-      if (!e.ok()) return Status::InvalidArgument("scale target " + name + ": ready_when: " + e.status().message());
+      if (!e.ok())
+        return Status::InvalidArgument("scale target " + name +
+                                       ": ready_when: " + e.status().message());
       rt.ready_expr = *e;
     }
     Result<std::unique_ptr<act::Actuator>> actuator = factory.Make(c);
@@ -541,12 +558,14 @@ Result<std::unique_ptr<Scaler>> Scaler::Create(std::vector<ScaleTargetConfig> ta
     for (const rules::Rule& r : g.rules) {
       if (r.kind == rules::Rule::Kind::kScale && !im.target_index.contains(r.target)) {
         return Status::InvalidArgument(r.file + ":" + std::to_string(r.line) + ": scale rule \"" +
-                                       r.name + "\" names unknown scale target \"" + r.target + "\"");
+                                       r.name + "\" names unknown scale target \"" + r.target +
+                                       "\"");
       }
     }
     Impl::GroupRuntime gr;
     gr.interval = g.interval > Duration() ? g.interval : im.options.evaluation_interval;
-    for (const rules::Rule& r : g.rules) gr.has_recording_rules |= r.kind == rules::Rule::Kind::kRecord;
+    for (const rules::Rule& r : g.rules)
+      gr.has_recording_rules |= r.kind == rules::Rule::Kind::kRecord;
     if (g.datasource.empty()) {
       auto local = std::make_unique<LocalQuerier>(store, &im.engine);
       gr.local = local.get();
@@ -554,8 +573,8 @@ Result<std::unique_ptr<Scaler>> Scaler::Create(std::vector<ScaleTargetConfig> ta
     } else {
       auto ds = datasources.find(g.datasource);
       if (ds == datasources.end()) {
-        return Status::InvalidArgument(g.file + ": group \"" + g.name + "\" uses unknown datasource \"" +
-                                       g.datasource + "\"");
+        return Status::InvalidArgument(g.file + ": group \"" + g.name +
+                                       "\" uses unknown datasource \"" + g.datasource + "\"");
       }
       gr.querier = std::make_unique<RemoteQuerier>(ds->second);
     }
@@ -629,7 +648,9 @@ std::vector<RuleGroupReport> Scaler::RuleGroups() const {
   return impl_->group_reports;
 }
 
-std::map<act::ActionLog::Key, uint64_t> Scaler::ActionCounts() const { return impl_->log->Counts(); }
+std::map<act::ActionLog::Key, uint64_t> Scaler::ActionCounts() const {
+  return impl_->log->Counts();
+}
 
 std::map<std::string, Scaler::GroupCounters> Scaler::GroupStats() const {
   std::lock_guard<std::mutex> lock(impl_->report_mu);
@@ -652,7 +673,8 @@ std::string Scaler::SaveState(Time now) const {
       o.AddMember("kind", Value(r.kind.c_str(), a), a);
       Value labels(rapidjson::kObjectType);
       for (core::Label l : r.labels) {
-        labels.AddMember(Value(std::string(l.name).c_str(), a), Value(std::string(l.value).c_str(), a), a);
+        labels.AddMember(Value(std::string(l.name).c_str(), a),
+                         Value(std::string(l.value).c_str(), a), a);
       }
       o.AddMember("labels", labels, a);
       o.AddMember("state", Value(std::string(rules::ActiveStateName(r.state)).c_str(), a), a);
@@ -701,7 +723,9 @@ std::string Scaler::SaveState(Time now) const {
 Status Scaler::RestoreState(std::string_view document, Time now, Duration outage_tolerance) {
   rapidjson::Document doc;
   doc.Parse(document.data(), document.size());
-  auto bad = [](const std::string& why) { return Status::InvalidArgument("state document: " + why); };
+  auto bad = [](const std::string& why) {
+    return Status::InvalidArgument("state document: " + why);
+  };
   if (doc.HasParseError() || !doc.IsObject()) return bad("not a JSON object");
   if (!doc.HasMember("version") || !doc["version"].IsInt() || doc["version"].GetInt() != 1) {
     return bad("unsupported version");
@@ -716,9 +740,10 @@ Status Scaler::RestoreState(std::string_view document, Time now, Duration outage
   if (doc.HasMember("rules")) {
     if (!doc["rules"].IsArray()) return bad("rules is not a list");
     for (const auto& o : doc["rules"].GetArray()) {
-      if (!o.IsObject() || !o.HasMember("group") || !o["group"].IsString() || !o.HasMember("rule") ||
-          !o["rule"].IsString() || !o.HasMember("kind") || !o["kind"].IsString() ||
-          !o.HasMember("labels") || !o["labels"].IsObject() || !o.HasMember("state") || !o["state"].IsString()) {
+      if (!o.IsObject() || !o.HasMember("group") || !o["group"].IsString() ||
+          !o.HasMember("rule") || !o["rule"].IsString() || !o.HasMember("kind") ||
+          !o["kind"].IsString() || !o.HasMember("labels") || !o["labels"].IsObject() ||
+          !o.HasMember("state") || !o["state"].IsString()) {
         return bad("malformed rule record");
       }
       rules::ActiveRecord r;
@@ -757,12 +782,14 @@ Status Scaler::RestoreState(std::string_view document, Time now, Duration outage
       decide::History h;
       if (t.HasMember("recommendations") && t["recommendations"].IsArray()) {
         for (const auto& e : t["recommendations"].GetArray()) {
-          if (!e.IsArray() || e.Size() != 2 || !e[0].IsInt64() || !e[1].IsInt()) return bad("malformed recommendation");
+          if (!e.IsArray() || e.Size() != 2 || !e[0].IsInt64() || !e[1].IsInt())
+            return bad("malformed recommendation");
           h.recommendations.push_back({Time::FromUnixMillis(e[0].GetInt64()), e[1].GetInt()});
         }
       }
       for (const char* key : {"scale_up_events", "scale_down_events"}) {
-        auto& list = std::string_view(key) == "scale_up_events" ? h.scale_up_events : h.scale_down_events;
+        auto& list =
+            std::string_view(key) == "scale_up_events" ? h.scale_up_events : h.scale_down_events;
         if (!t.HasMember(key) || !t[key].IsArray()) continue;
         for (const auto& e : t[key].GetArray()) {
           if (!e.IsArray() || e.Size() != 3 || !e[0].IsInt64() || !e[1].IsInt() || !e[2].IsBool()) {
@@ -775,7 +802,8 @@ Status Scaler::RestoreState(std::string_view document, Time now, Duration outage
         h.last_scale_time = Time::FromUnixMillis(t["last_scale_time_ms"].GetInt64());
       }
       std::optional<int32_t> last_desired;
-      if (t.HasMember("last_desired") && t["last_desired"].IsInt()) last_desired = t["last_desired"].GetInt();
+      if (t.HasMember("last_desired") && t["last_desired"].IsInt())
+        last_desired = t["last_desired"].GetInt();
       histories[it->second] = {std::move(h), last_desired};
     }
   }

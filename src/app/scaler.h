@@ -30,9 +30,9 @@
 namespace amas::app {
 
 using publish::DecisionReport;
-using publish::ScaleEvent;
 using publish::RuleGroupReport;
 using publish::RuleReport;
+using publish::ScaleEvent;
 using TargetReport = publish::ScaleTargetReport;
 
 // Hooks for metrics and webhooks (publish/). Called on the thread that
@@ -40,7 +40,8 @@ using TargetReport = publish::ScaleTargetReport;
 class ScalerObserver {
  public:
   virtual ~ScalerObserver() = default;
-  virtual void GroupEvaluated(const std::string& group, core::Duration took, size_t failures,
+  // took_seconds: steady-clock time, sub-millisecond.
+  virtual void GroupEvaluated(const std::string& group, double took_seconds, size_t failures,
                               uint64_t missed) = 0;
   virtual void ActionFinished(const act::ActionRecord& record) = 0;
   virtual void Event(const ScaleEvent& event) = 0;

@@ -171,7 +171,7 @@ Response Rules(const ScalerApiOptions& o, const Request& req) {
       w.Key("limit");
       w.Int64(g.group.limit);
       w.Key("evaluationTime");
-      WriteNumber(w, g.last_duration.seconds());
+      WriteNumber(w, g.last_duration_seconds);
       w.Key("lastEvaluation");
       WriteRfc3339(w, g.last_evaluation);
       w.EndObject();

@@ -54,7 +54,7 @@ struct RuleGroupReport {
   std::vector<rules::RuleHealth> health;
   std::vector<std::vector<rules::Alert>> alerts;  // parallel to group.rules
   core::Time last_evaluation;
-  core::Duration last_duration;
+  double last_duration_seconds = 0;  // steady clock, sub-millisecond
   core::Duration interval;
 };
 

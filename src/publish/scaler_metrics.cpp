@@ -190,7 +190,7 @@ void ScalerMetrics::UpdateGroups(const std::map<std::string, GroupCounts>& group
     impl_->failures_m.Set(g, static_cast<double>(c.failures));
   }
   for (const RuleGroupReport& r : reports) {
-    impl_->last_duration.Add({{"group", r.group.name}}).Set(r.last_duration.seconds());
+    impl_->last_duration.Add({{"group", r.group.name}}).Set(r.last_duration_seconds);
   }
 }
 
@@ -244,9 +244,9 @@ void ScalerMetrics::SetLeader(bool leader) {
   impl_->leader.Add({}).Set(leader ? 1 : 0);
 }
 
-void ScalerMetrics::ObserveGroupDuration(const std::string& group, core::Duration took) {
+void ScalerMetrics::ObserveGroupDuration(const std::string& group, double took_seconds) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->eval_duration.Add({{"group", group}}, DurationBuckets()).Observe(took.seconds());
+  impl_->eval_duration.Add({{"group", group}}, DurationBuckets()).Observe(took_seconds);
 }
 
 void ScalerMetrics::ObserveAction(const act::ActionRecord& record) {

@@ -49,7 +49,7 @@ class ScalerMetrics {
   void UpdateNotifier(const std::vector<NotifierStats>& stats, uint64_t dropped, size_t queue);
   void UpdateReceiver(const ReceiverCounts& counts);
   void SetLeader(bool leader);
-  void ObserveGroupDuration(const std::string& group, core::Duration took);
+  void ObserveGroupDuration(const std::string& group, double took_seconds);
   void ObserveAction(const act::ActionRecord& record);
 
  private:

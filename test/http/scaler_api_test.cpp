@@ -102,7 +102,7 @@ std::vector<publish::RuleGroupReport> Groups() {
   g.group = set->groups.at(0);
   g.interval = core::Duration::Seconds(15);
   g.last_evaluation = At(1000);
-  g.last_duration = core::Duration::Millis(250);
+  g.last_duration_seconds = 0.25;
   for (size_t i = 0; i < g.group.rules.size(); ++i) {
     rules::RuleHealth h;
     h.health = "ok";
