@@ -131,6 +131,7 @@ class Loader {
     if (auto params = r.Get("params")) r.Fail(Params(*params, &sc.params));
     r.Bytes("body_size_limit", &sc.body_size_limit_bytes);
     r.Int("sample_limit", &sc.sample_limit);
+    r.Bool("normalize_bucket_labels", &sc.normalize_bucket_labels);
     if (r.ok() && sc.sample_limit < 0) r.Fail(r.Get("sample_limit")->Error("must not be negative"));
     const bool has_bearer_file = r.Get("bearer_token_file").has_value();
     r.String("bearer_token_file", &sc.bearer_token_file);
@@ -289,7 +290,6 @@ class Loader {
   std::string dir_;
 };
 
-
 // Reads a secret file's content (trailing newline trimmed), naming the field.
 Result<std::string> ReadSecret(const YamlNode& at, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -352,7 +352,8 @@ Status ReadAlerting(const YamlNode& node, AlertingConfig* out) {
           std::vector<std::string> targets;
           gr.StringList("targets", &targets);
           if (Status s = gr.Finish(); !s.ok()) return s;
-          for (const std::string& t : targets) out->alertmanagers.push_back(scheme + "://" + t + prefix);
+          for (const std::string& t : targets)
+            out->alertmanagers.push_back(scheme + "://" + t + prefix);
         }
       }
       if (Status s = a.Finish(); !s.ok()) return s;
@@ -401,7 +402,8 @@ Status ReadWebhooks(const YamlNode& node, const std::string& dir,
             " (recommendation, action_started, action_succeeded, action_failed)");
       }
     }
-    if (!names.insert(w.name).second) return e.Error("webhook " + Quote(w.name) + " is defined twice");
+    if (!names.insert(w.name).second)
+      return e.Error("webhook " + Quote(w.name) + " is defined twice");
     w.max_attempts = static_cast<int>(attempts);
     w.max_queue = static_cast<size_t>(queue);
     if (!secret_file.empty()) {
@@ -608,11 +610,13 @@ Result<Config> LoadConfig(std::string_view yaml, const std::string& file) {
     top.Fail(ReadDatasources(*ds, dir, &cfg.remote_datasources));
   }
   if (auto al = top.Get("alerting"); al && top.ok()) top.Fail(ReadAlerting(*al, &cfg.alerting));
-  if (auto wh = top.Get("webhooks"); wh && top.ok()) top.Fail(ReadWebhooks(*wh, dir, &cfg.webhooks));
+  if (auto wh = top.Get("webhooks"); wh && top.ok())
+    top.Fail(ReadWebhooks(*wh, dir, &cfg.webhooks));
   if (auto rc = top.Get("alertmanager_receiver"); rc && top.ok()) {
     top.Fail(ReadReceiver(*rc, dir, &cfg.receiver));
   }
-  if (auto state = top.Get("state"); state && top.ok()) top.Fail(ReadState(*state, dir, &cfg.state));
+  if (auto state = top.Get("state"); state && top.ok())
+    top.Fail(ReadState(*state, dir, &cfg.state));
   top.Bool("dry_run", &cfg.dry_run);
   if (top.Present("demo")) {
     if (auto demo = top.Get("demo")) top.Fail(loader.Demo(*demo, &cfg.demo));

@@ -50,9 +50,13 @@ enum class MetricType {
 // OpenMetrics 1.0 suite's family rules (grouping, name clashes, histogram and
 // summary structure, counter values, exemplar placement); Check() uses it.
 enum class NameValidation { kUtf8, kLegacy };
+// normalize_bucket_labels renders le/quantile values of histogram/summary
+// families as Prometheus 3 does ("1" -> "1.0"); off keeps them as written,
+// as Prometheus 2.x does, so rules written for it (le="1") keep matching.
 struct ParseOptions {
   NameValidation names = NameValidation::kUtf8;
   bool openmetrics_spec = false;
+  bool normalize_bucket_labels = false;
 };
 
 // What Check() counts.
@@ -77,8 +81,8 @@ class Parser {
   // ("name{a=\"b\"}" or "name"), stable across scrapes of the same series.
   std::string_view series() const;
   // kSeries: sets __name__ and every label into *out (Reset first).
-  // le/quantile values of histogram/summary families are rendered
-  // canonically as Prometheus does ("1" → "1.0"), so they depend on the
+  // With normalize_bucket_labels, le/quantile values of histogram/summary
+  // families are rendered canonically ("1" → "1.0"), so they depend on the
   // family's TYPE line as well as on series(). Fails with line:col.
   core::Status Labels(core::LabelsBuilder* out);
   // kSeries: the same labels as views appended to *out (not cleared):

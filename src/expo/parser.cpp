@@ -616,9 +616,11 @@ core::Status Parser::Impl::LabelViews(std::vector<core::Label>* out) {
                               Quote(l.value));
         return error;
       }
-      // One le/quantile per line at most (duplicates are rejected), so one buffer.
-      out->push_back({l.name, internal::FormatCanonical(v, canonical_buf)});
-      continue;
+      if (options.normalize_bucket_labels) {
+        // One le/quantile per line at most (duplicates are rejected), so one buffer.
+        out->push_back({l.name, internal::FormatCanonical(v, canonical_buf)});
+        continue;
+      }
     }
     out->push_back({l.name, l.value});
   }

@@ -98,7 +98,7 @@ void ScrapeManager::Impl::Apply(std::vector<ScrapeConfig> configs) {
       auto config = std::make_shared<const ScrapeConfig>(std::move(c));
       for (TargetSpec& spec : BuildTargets(*config)) {
         ScrapeOptions options{spec.labels, config->honor_labels, config->honor_timestamps,
-                              config->sample_limit};
+                              config->sample_limit, config->normalize_bucket_labels};
         auto it = old.find({spec.job, spec.hash});
         std::unique_ptr<Target> t;
         if (it != old.end()) {

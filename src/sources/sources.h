@@ -37,6 +37,7 @@ struct ScrapeConfig {
   std::map<std::string, std::vector<std::string>> params;  // e.g. {"match[]": [...]}
   int64_t body_size_limit_bytes = 0;                       // 0: no limit
   int64_t sample_limit = 0;                                // 0: no limit
+  bool normalize_bucket_labels = false;  // le/quantile "1" -> "1.0", as Prometheus 3
   std::string bearer_token_file;
   std::string basic_auth_username;
   std::string basic_auth_password_file;

@@ -54,7 +54,8 @@ void MergeTargetLabels(const core::Labels& target, bool honor_labels, core::Labe
 void ScrapeState::SetOptions(ScrapeOptions options, store::Store* store, int64_t t_ms) {
   const bool new_target_labels = !(options.target_labels == options_.target_labels);
   if (new_target_labels || options.honor_labels != options_.honor_labels ||
-      options.honor_timestamps != options_.honor_timestamps) {
+      options.honor_timestamps != options_.honor_timestamps ||
+      options.normalize_bucket_labels != options_.normalize_bucket_labels) {
     store::Appender app = store->NewAppender();
     const uint64_t now = scrape_number_;
     for (uint32_t id = 0; id < cache_.id_limit(); ++id) {
@@ -108,7 +109,9 @@ ScrapeReport ScrapeState::Ingest(store::Store* store, const ScrapeInput& input) 
 
 core::Status ScrapeState::AppendBody(store::Appender* app, const ScrapeInput& input,
                                      ScrapeReport* report) {
-  expo::Parser parser(input.body, input.format);
+  expo::ParseOptions parse_options;
+  parse_options.normalize_bucket_labels = options_.normalize_bucket_labels;
+  expo::Parser parser(input.body, input.format, parse_options);
   const uint64_t now = scrape_number_;
   // A first scrape creates an entry per line: size the cache once. Keys take
   // at most the body; untouched reserved pages cost no memory.

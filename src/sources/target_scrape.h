@@ -28,6 +28,7 @@ struct ScrapeOptions {
   bool honor_labels = false;
   bool honor_timestamps = true;
   int64_t sample_limit = 0;  // 0: no limit
+  bool normalize_bucket_labels = false;
 };
 
 // One scrape as it reached the loop: either a transport error or a body.

@@ -188,6 +188,7 @@ std::vector<Case> Load(const fs::path& path) {
     } else if (line.starts_with("options:")) {
       if (line.find("legacy") != std::string::npos) c.options.names = NameValidation::kLegacy;
       if (line.find("spec") != std::string::npos) c.options.openmetrics_spec = true;
+      if (line.find("normalize") != std::string::npos) c.options.normalize_bucket_labels = true;
     } else if (line == "input:") {
       section = kInput;
     } else if (line == "expect:") {

@@ -168,3 +168,30 @@ TEST_CASE("target labels merge the same on the fast path and through MergeTarget
 }
 
 }  // namespace amas::sources
+
+namespace amas::sources {
+
+TEST_CASE("le is stored as exposed (Prometheus 2.x) unless normalize_bucket_labels says 3.x",
+          "[sources]") {
+  const std::string body = "# TYPE h histogram\nh_bucket{le=\"1\"} 3\nh_bucket{le=\"+Inf\"} 4\n";
+  auto bucket = [](std::string_view le) {
+    return core::Labels::FromPairs(
+        {{"__name__", "h_bucket"}, {"le", le}, {"job", "j"}, {"instance", "i:1"}});
+  };
+  store::Store store;
+  ScrapeOptions o = Options();
+  ScrapeState state(o);
+  REQUIRE(state.Ingest(&store, Body(body, kT0)).status.ok());
+  CHECK(SamplesOf(store, bucket("1")).size() == 1);
+  CHECK(SamplesOf(store, bucket("1.0")).empty());
+
+  // Switching renames the series: the cache must not keep the old identity.
+  o.normalize_bucket_labels = true;
+  state.SetOptions(o, &store, kT0 + 1);
+  REQUIRE(state.Ingest(&store, Body(body, kT0 + 15'000)).status.ok());
+  auto normalized = SamplesOf(store, bucket("1.0"));
+  REQUIRE(normalized.size() == 1);
+  CHECK(normalized[0].t_ms == kT0 + 15'000);
+}
+
+}  // namespace amas::sources
