@@ -85,13 +85,44 @@ struct WebhookSender::Endpoint {
   std::thread thread;
   std::mt19937_64 rng{std::random_device{}()};
 
-  void DeadLetter(const std::string& body, const std::string& error) {
-    ++stats.dead_letters;  // mu held by the caller
-    if (config.dead_letter_path.empty()) return;
+  // Dead letters of events refused because the queue was full, formatted by
+  // Send() and written by the delivery thread, so evaluation never waits on
+  // the file. Beyond this many bytes (the thread stuck in a long POST) Send()
+  // writes them itself rather than hold them without bound.
+  static constexpr size_t kMaxOverflowBytes = 1 << 20;
+  std::string overflow;
+  std::mutex file_mu;  // one writer at a time, so lines never interleave
+  bool writing_overflow = false;
+
+  std::string DeadLetterLine(const std::string& body, const std::string& error) const {
+    return "{\"endpoint\":" + JsonString(config.name) +
+           ",\"failed_at\":" + JsonString(clock->Now().ToRFC3339()) +
+           ",\"error\":" + JsonString(error) + ",\"event\":" + body + "}\n";
+  }
+
+  void AppendDeadLetters(const std::string& lines) {
+    if (config.dead_letter_path.empty() || lines.empty()) return;
+    std::lock_guard<std::mutex> file_lock(file_mu);
     std::ofstream out(config.dead_letter_path, std::ios::app);
-    out << "{\"endpoint\":" << JsonString(config.name)
-        << ",\"failed_at\":" << JsonString(clock->Now().ToRFC3339())
-        << ",\"error\":" << JsonString(error) << ",\"event\":" << body << "}\n";
+    out << lines;
+  }
+
+  void DeadLetter(const std::string& body, const std::string& error) {
+    ++stats.dead_letters;  // mu held by the caller (the delivery thread)
+    AppendDeadLetters(DeadLetterLine(body, error));
+  }
+
+  // Writes what Send() left in overflow; called with mu held, releases it meanwhile.
+  void WriteOverflow(std::unique_lock<std::mutex>& lock) {
+    if (overflow.empty()) return;
+    std::string lines = std::move(overflow);
+    overflow.clear();
+    writing_overflow = true;
+    lock.unlock();
+    AppendDeadLetters(lines);
+    lock.lock();
+    writing_overflow = false;
+    cv.notify_all();
   }
 
   // One POST; returns "" on a 2xx, else why it failed. *retry says whether
@@ -121,8 +152,10 @@ struct WebhookSender::Endpoint {
   void Run() {
     std::unique_lock<std::mutex> lock(mu);
     while (true) {
-      cv.wait(lock, [&] { return stopping || !queue.empty(); });
+      cv.wait(lock, [&] { return stopping || !queue.empty() || !overflow.empty(); });
+      WriteOverflow(lock);
       if (stopping) break;
+      if (queue.empty()) continue;
       std::string body = std::move(queue.front());
       queue.pop_front();
       in_flight = true;
@@ -158,6 +191,7 @@ struct WebhookSender::Endpoint {
       cv.notify_all();
     }
     // Whatever is left will not be delivered: keep it for a person.
+    WriteOverflow(lock);
     while (!queue.empty()) {
       DeadLetter(queue.front(), "shutting down");
       queue.pop_front();
@@ -209,18 +243,24 @@ WebhookSender::~WebhookSender() {
 void WebhookSender::Send(const ScaleEvent& event) {
   std::string body;
   for (auto& ep : endpoints_) {
-    std::lock_guard<std::mutex> lock(ep->mu);
-    if (!Matches(ep->config.kinds, event.kind) || !Matches(ep->config.targets, event.target)) {
-      ++ep->stats.dropped_filter;
-      continue;
+    std::string write_now;
+    {
+      std::lock_guard<std::mutex> lock(ep->mu);
+      if (!Matches(ep->config.kinds, event.kind) || !Matches(ep->config.targets, event.target)) {
+        ++ep->stats.dropped_filter;
+        continue;
+      }
+      if (body.empty()) body = EventJson(event);
+      if (ep->queue.size() < ep->config.max_queue) {
+        ep->queue.push_back(body);
+      } else {
+        ++ep->stats.dead_letters;
+        ep->overflow += ep->DeadLetterLine(body, "queue full");
+        if (ep->overflow.size() > Endpoint::kMaxOverflowBytes) write_now.swap(ep->overflow);
+      }
+      ep->cv.notify_all();
     }
-    if (body.empty()) body = EventJson(event);
-    if (ep->queue.size() >= ep->config.max_queue) {
-      ep->DeadLetter(body, "queue full");
-      continue;
-    }
-    ep->queue.push_back(body);
-    ep->cv.notify_all();
+    ep->AppendDeadLetters(write_now);
   }
 }
 
@@ -238,7 +278,11 @@ std::vector<WebhookStats> WebhookSender::Stats() const {
 void WebhookSender::Flush() {
   for (auto& ep : endpoints_) {
     std::unique_lock<std::mutex> lock(ep->mu);
-    ep->cv.wait(lock, [&] { return (ep->queue.empty() && !ep->in_flight) || ep->stopping; });
+    ep->cv.wait(lock, [&] {
+      return (ep->queue.empty() && !ep->in_flight && ep->overflow.empty() &&
+              !ep->writing_overflow) ||
+             ep->stopping;
+    });
   }
 }
 

@@ -2,6 +2,7 @@
 // letters, queue bound and filters.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -85,7 +86,8 @@ TEST_CASE("webhooks: the receiver gets the JSON event with a valid signature") {
         R"({"version":"1","kind":"recommendation","target":"backend","from":4,"to":6,)"
         R"("reason":"cpu above 0.7 for 5m","rules":[{"rule":"cpu","value":0.75}],)"
         R"("timestamp":"2027-01-15T08:00:00Z"})");
-  CHECK(reqs[0].headers.at("x-amas-signature") == SignatureHeader("s3cret", 1'800'000'000, reqs[0].body));
+  CHECK(reqs[0].headers.at("x-amas-signature") ==
+        SignatureHeader("s3cret", 1'800'000'000, reqs[0].body));
   auto stats = (*sender)->Stats();
   CHECK(stats[0].sent == 1);
   CHECK(stats[0].dead_letters == 0);
@@ -93,9 +95,7 @@ TEST_CASE("webhooks: the receiver gets the JSON event with a valid signature") {
 
 TEST_CASE("webhooks: 5xx is retried with backoff until it succeeds") {
   std::atomic<int> calls{0};
-  FixtureServer server([&](const FixtureRequest&) {
-    return Reply(++calls <= 2 ? 503 : 200, "");
-  });
+  FixtureServer server([&](const FixtureRequest&) { return Reply(++calls <= 2 ? 503 : 200, ""); });
   FixedClock clock;
   auto sender = *WebhookSender::Create({Endpoint(server)}, &clock);
   sender->Send(Event());
@@ -149,14 +149,21 @@ TEST_CASE("webhooks: Send never blocks; a full queue spills to the dead letters"
     return r;
   });
   FixedClock clock;
+  amas::testing::TempDir dir;
   WebhookEndpoint e = Endpoint(server);
   e.max_queue = 2;
+  e.dead_letter_path = dir.path() + "/dead.jsonl";
   auto sender = *WebhookSender::Create({e}, &clock);
   for (int i = 0; i < 10; ++i) sender->Send(Event());  // returns at once
   const auto s = sender->Stats()[0];
   CHECK(s.queue_length <= 3);  // two queued plus the one in flight
   CHECK(s.dead_letters >= 7);
   sender->Flush();
+  // The delivery thread wrote them (Send only formats them): one line each.
+  const std::string dead = amas::testing::ReadFile(e.dead_letter_path);
+  CHECK(static_cast<uint64_t>(std::count(dead.begin(), dead.end(), '\n')) ==
+        sender->Stats()[0].dead_letters);
+  CHECK(dead.find("\"error\":\"queue full\"") != std::string::npos);
 }
 
 TEST_CASE("webhooks: filters by event kind and target") {
