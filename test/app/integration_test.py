@@ -16,67 +16,19 @@
 6. SIGTERM stops amas-scaler within 1 s.
 Every process is stopped by PID, also on failure. Standard library only.
 """
-import http.client
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-CHECKS = 0
-
-
-def check(cond, what):
-    global CHECKS
-    CHECKS += 1
-    if not cond:
-        raise AssertionError(what)
-    print(f"ok {CHECKS}: {what}", flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(url, method="GET", timeout=5):
-    """(status, body) of a request; connection errors give (0, reason)."""
-    req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except (urllib.error.URLError, ConnectionError, http.client.HTTPException, OSError) as e:
-        return 0, str(e)
-
-
-def api(url):
-    status, body = get(url)
-    if status != 200:
-        return None
-    return json.loads(body)["data"]
-
-
-def wait_for(what, fn, timeout):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "testing"))
+from harness import Process, api, check, dump_logs, free_port, get, wait_for  # noqa: E402
+import harness  # noqa: E402
 
 class SlowHandler(BaseHTTPRequestHandler):
     """A scrape target that takes 1.5 s to answer, so readiness is observable."""
@@ -92,23 +44,6 @@ class SlowHandler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-class Process:
-    def __init__(self, name, args, log_path):
-        self.name = name
-        self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 def amas_config(slow_port, prom_port, platform_port, broken=False):
@@ -267,14 +202,10 @@ scrape_configs:
             code = None
         took = time.monotonic() - start
         check(code == 0 and took < 1.0, f"SIGTERM stops amas-scaler within 1 s (took {took:.3f}s, exit {code})")
-        print(f"PASSED: {CHECKS} checks")
+        print(f"PASSED: {harness.CHECKS} checks")
         return 0
     except Exception:
-        for p in procs:
-            p.log.flush()
-            print(f"--- {p.name} log (last 40 lines):", file=sys.stderr)
-            with open(p.log.name, "rb") as f:
-                sys.stderr.write(b"".join(f.readlines()[-40:]).decode(errors="replace"))
+        dump_logs(procs)
         raise
     finally:
         for p in reversed(procs):

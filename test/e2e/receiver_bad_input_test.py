@@ -24,9 +24,11 @@ import sys
 import tempfile
 import time
 
-from e2e_common import (Process, check, dump_logs, free_port, get, metric_value, query, request,
-                        scaler_args, wait_for, write)
-import e2e_common
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "testing"))
+from harness import (  # noqa: E402
+    Process, check, dump_logs, free_port, get, metric_value, query, request,
+    scaler_args, wait_for, write)
+import harness  # noqa: E402
 
 TOKEN = "e2e-bad-input-token"
 
@@ -240,7 +242,7 @@ alertmanager_receiver:
         names = [s["metric"].get("alertname") for s in data["result"]] if data else []
         check(names == ["DemoTriggered"],
               f"the alert received first is still in the store ({names})")
-        print(f"PASSED: {e2e_common.CHECKS} checks")
+        print(f"PASSED: {harness.CHECKS} checks")
         return 0
     except Exception:
         dump_logs(procs)

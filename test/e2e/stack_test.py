@@ -34,9 +34,11 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from e2e_common import (Process, api, check, dump_logs, free_ports, get, metric_value, query,
-                        scaler_args, wait_for, write)
-import e2e_common
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "testing"))
+from harness import (  # noqa: E402
+    Process, api, check, dump_logs, free_ports, get, metric_value, query,
+    scaler_args, wait_for, write)
+import harness  # noqa: E402
 
 WEBHOOK_SECRET = "e2e-webhook-secret"
 RECEIVER_TOKEN = "e2e-receiver-token"
@@ -299,7 +301,7 @@ def main():
         check(True, "the incident rule has no data again")
 
         check(all(p.alive() for p in procs), "every process is still running")
-        print(f"PASSED: {e2e_common.CHECKS} checks in {time.monotonic() - started:.1f}s")
+        print(f"PASSED: {harness.CHECKS} checks in {time.monotonic() - started:.1f}s")
         return 0
     except Exception:
         dump_logs(procs)

@@ -17,8 +17,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import prom_compare  # noqa: E402
-from e2e_common import check  # noqa: E402  (prom_compare put test/e2e on the path)
-import e2e_common  # noqa: E402
+from harness import check  # noqa: E402  (prom_compare put test/testing on the path)
+import harness  # noqa: E402
 
 
 def main():
@@ -51,7 +51,7 @@ def main():
           f"amas-scaler's /api/v1/rules times all {len(rules)} rules, each group at least their "
           f"sum ({[(g['name'], g['evaluationTime']) for g in groups]}, slowest rule "
           f"{max(rule['evaluationTime'] for rule in rules):.4f}s)")
-    print(f"PASSED: {e2e_common.CHECKS} checks in {time.monotonic() - started:.1f}s")
+    print(f"PASSED: {harness.CHECKS} checks in {time.monotonic() - started:.1f}s")
     return 0
 
 

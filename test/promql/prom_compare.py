@@ -27,8 +27,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
-from e2e_common import Process, api, dump_logs, free_ports, get, query, scaler_args, write  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "testing"))
+from harness import Process, api, dump_logs, free_ports, get, query, scaler_args, write  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(HERE))
 SHARED_BENCH = os.path.join(os.path.dirname(REPO), "shared", "bench")

@@ -27,10 +27,10 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "e2e"))
-from e2e_common import (Process, api, check, dump_logs, free_ports, get, metric_value, query,  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "testing"))
+from harness import (Process, api, check, dump_logs, free_ports, get, metric_value, query,  # noqa: E402
                         scaler_args, wait_for, write)
-import e2e_common  # noqa: E402
+import harness  # noqa: E402
 
 EXPOSITION = b"""# TYPE demo_queue_depth gauge
 demo_queue_depth{queue="orders"} 42
@@ -220,7 +220,7 @@ def main():
               f"failed evaluations are counted in amas_scaler_rule_evaluation_failures_total "
               f"({failures})")
         check(all(p.alive() for p in procs if p is not prom_proc), "amas-scaler is still running")
-        print(f"PASSED: {e2e_common.CHECKS} checks in {time.monotonic() - started:.1f}s")
+        print(f"PASSED: {harness.CHECKS} checks in {time.monotonic() - started:.1f}s")
         return 0
     except Exception:
         dump_logs(procs)

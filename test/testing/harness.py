@@ -1,4 +1,4 @@
-"""Helpers shared by the end-to-end tests: checks, free ports, HTTP, processes.
+"""Helpers shared by the Python integration tests: checks, free ports, HTTP, processes.
 
 Standard library only. Every process is started with its output in a log file
 and stopped by its PID (terminate, then kill after 5 s).
