@@ -192,26 +192,6 @@ int64_t Reach(const promql::Expr& e, int64_t lookback_ms, std::set<std::string>*
   return 0;
 }
 
-promql::Value ToValue(sources::QueryResult r) {
-  using Type = sources::QueryResult::Type;
-  if (r.type == Type::kScalar) return promql::Scalar{r.scalar.t_ms, r.scalar.value};
-  if (r.type == Type::kString) return promql::String{r.string_t_ms, r.string_value};
-  if (r.type == Type::kMatrix) {
-    promql::Matrix m;
-    for (auto& s : r.series) {
-      promql::Series out{std::move(s.metric), {}};
-      for (const auto& p : s.points) out.points.push_back({p.t_ms, p.value});
-      m.push_back(std::move(out));
-    }
-    return m;
-  }
-  promql::Vector v;
-  for (auto& s : r.series) {
-    if (!s.points.empty()) v.push_back({std::move(s.metric), s.points[0].t_ms, s.points[0].value});
-  }
-  return v;
-}
-
 // The raw samples the local rules read, fetched from a Prometheus API an
 // hour at a time as range-vector queries (`{...}[1h]` at the hour's end),
 // so rate() and friends see the samples the service would have scraped.
@@ -575,11 +555,7 @@ int Backtest(const BacktestFlags& f, std::ostream& out, std::ostream& err) {
     std::shared_ptr<sources::PrometheusApi> shared = std::move(*api);
     Result<RecordedSpan> span = FetchSamples(shared.get(), *config, *start, *end, &store);
     if (!span.ok()) return fail(span.status().WithContext(f.source));
-    remote = [shared](const std::string& expr, Time t) -> Result<promql::Value> {
-      Result<sources::QueryResult> r = shared->Query(expr, t);
-      if (!r.ok()) return r.status();
-      return ToValue(std::move(*r));
-    };
+    remote = RemoteQueryOf(shared);
   } else {
     std::ifstream file(f.source, std::ios::binary);
     if (!file) return fail(Status::NotFound(f.source + ": cannot read the file"));

@@ -22,33 +22,6 @@ using core::Result;
 using core::Status;
 using core::Time;
 
-// Prometheus's answer in the shape our rules evaluate.
-promql::Value ToValue(sources::QueryResult r) {
-  using Type = sources::QueryResult::Type;
-  switch (r.type) {
-    case Type::kScalar:
-      return promql::Scalar{r.scalar.t_ms, r.scalar.value};
-    case Type::kString:
-      return promql::String{r.string_t_ms, r.string_value};
-    case Type::kMatrix: {
-      promql::Matrix m;
-      for (auto& s : r.series) {
-        promql::Series out{std::move(s.metric), {}};
-        for (const auto& p : s.points) out.points.push_back({p.t_ms, p.value});
-        m.push_back(std::move(out));
-      }
-      return m;
-    }
-    case Type::kVector:
-      break;
-  }
-  promql::Vector v;
-  for (auto& s : r.series) {
-    if (!s.points.empty()) v.push_back({std::move(s.metric), s.points[0].t_ms, s.points[0].value});
-  }
-  return v;
-}
-
 bool SameEndpoints(const std::vector<publish::WebhookEndpoint>& a,
                    const std::vector<publish::WebhookEndpoint>& b) {
   if (a.size() != b.size()) return false;
@@ -150,13 +123,7 @@ struct DecisionLoop::Impl : public ScalerObserver {
     for (const RemoteDatasource& d : config.remote_datasources) {
       Result<std::unique_ptr<sources::PrometheusApi>> api = sources::PrometheusApi::Create(d.api);
       if (!api.ok()) return api.status().WithContext("datasource " + d.name);
-      std::shared_ptr<sources::PrometheusApi> shared = std::move(*api);
-      datasources[d.name] = [shared, name = d.name](const std::string& expr,
-                                                    Time t) -> Result<promql::Value> {
-        Result<sources::QueryResult> r = shared->Query(expr, t);
-        if (!r.ok()) return r.status().WithContext("datasource " + name);
-        return ToValue(std::move(*r));
-      };
+      datasources[d.name] = RemoteQueryOf(std::move(*api), "datasource " + d.name);
     }
     rules::RuleSet rule_set = config.rule_set;
     return Scaler::Create(config.scale_targets, std::move(rule_set), so, std::move(datasources),

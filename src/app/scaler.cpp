@@ -15,6 +15,7 @@
 #include "app/actuators.h"
 #include "core/value.h"
 #include "rules/template.h"
+#include "sources/prometheus_api.h"
 
 namespace amas::app {
 namespace {
@@ -23,6 +24,33 @@ using core::Duration;
 using core::Result;
 using core::Status;
 using core::Time;
+
+// Prometheus's answer in the shape our rules evaluate.
+promql::Value ToValue(sources::QueryResult r) {
+  using Type = sources::QueryResult::Type;
+  switch (r.type) {
+    case Type::kScalar:
+      return promql::Scalar{r.scalar.t_ms, r.scalar.value};
+    case Type::kString:
+      return promql::String{r.string_t_ms, r.string_value};
+    case Type::kMatrix: {
+      promql::Matrix m;
+      for (auto& s : r.series) {
+        promql::Series out{std::move(s.metric), {}};
+        for (const auto& p : s.points) out.points.push_back({p.t_ms, p.value});
+        m.push_back(std::move(out));
+      }
+      return m;
+    }
+    case Type::kVector:
+      break;
+  }
+  promql::Vector v;
+  for (auto& s : r.series) {
+    if (!s.points.empty()) v.push_back({std::move(s.metric), s.points[0].t_ms, s.points[0].value});
+  }
+  return v;
+}
 
 // Rules evaluated against our own store. Within a round that writes no
 // recorded series, every rule shares one View and one QueryCache (selectors
@@ -815,6 +843,15 @@ Status Scaler::RestoreState(std::string_view document, Time now, Duration outage
     impl_->targets[index].last_desired = entry.second;
   }
   return Status();
+}
+
+RemoteQuery RemoteQueryOf(std::shared_ptr<sources::PrometheusApi> api, std::string context) {
+  return [api = std::move(api), context = std::move(context)](const std::string& expr,
+                                                              Time t) -> Result<promql::Value> {
+    Result<sources::QueryResult> r = api->Query(expr, t);
+    if (!r.ok()) return context.empty() ? r.status() : r.status().WithContext(context);
+    return ToValue(std::move(*r));
+  };
 }
 
 }  // namespace amas::app

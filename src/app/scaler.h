@@ -27,6 +27,10 @@
 #include "rules/rules.h"
 #include "store/store.h"
 
+namespace amas::sources {
+class PrometheusApi;  // sources/prometheus_api.h
+}  // namespace amas::sources
+
 namespace amas::app {
 
 using publish::DecisionReport;
@@ -65,6 +69,10 @@ struct ScalerOptions {
 // Prometheus API client in (sources/). Called on the Tick() thread.
 using RemoteQuery =
     std::function<core::Result<promql::Value>(const std::string& expr, core::Time t)>;
+
+// The RemoteQuery that sends expressions to a Prometheus-compatible API
+// (/api/v1/query); its errors start with context when one is given.
+RemoteQuery RemoteQueryOf(std::shared_ptr<sources::PrometheusApi> api, std::string context = "");
 
 class Scaler {
  public:
