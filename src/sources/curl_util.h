@@ -41,9 +41,6 @@ void AppendHeader(CurlSlist* list, const std::string& line);
 core::Status TransferError(CURL* easy, CURLcode code, const char* errbuf, std::string_view method,
                            std::string_view url);
 
-// Go's http.StatusText, "" for unknown codes.
-std::string_view HttpStatusText(long code);
-
 // Whole file with surrounding whitespace trimmed (as Prometheus reads
 // bearer_token_file and password_file); errors name the file.
 core::Result<std::string> ReadSecretFile(const std::string& path, std::string_view what);

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/http_status.h"
 #include "sources/curl_util.h"
 #include "sources/targets.h"
 
@@ -32,7 +33,7 @@ core::Status MapErrorType(std::string_view type, std::string message) {
 
 core::Status StatusForHttp(long http_status, std::string_view body) {
   std::string text = "server returned HTTP status " + std::to_string(http_status);
-  const std::string_view reason = HttpStatusText(http_status);
+  const std::string_view reason = core::HttpStatusText(static_cast<int>(http_status));
   if (!reason.empty()) text.append(" ").append(reason);
   if (!body.empty()) text.append(": ").append(body.substr(0, 200));
   if (http_status == 429) return core::Status::ResourceExhausted(std::move(text));

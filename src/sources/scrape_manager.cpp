@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 
+#include "core/http_status.h"
 #include "expo/expo.h"
 #include "sources/curl_util.h"
 #include "sources/sources.h"
@@ -232,7 +233,7 @@ void ScrapeManager::Impl::Complete(CURL* easy, CURLcode code) {
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   if (status != 200) {
     std::string text = "server returned HTTP status " + std::to_string(status);
-    const std::string_view reason = HttpStatusText(status);
+    const std::string_view reason = core::HttpStatusText(static_cast<int>(status));
     if (!reason.empty()) text.append(" ").append(reason);
     return Finish(t, core::Status::Unavailable(std::move(text)));
   }

@@ -155,7 +155,7 @@ TEST_CASE("a response is one buffer: status, date, type, length, headers, connec
         "HTTP/1.1 404 Not Found\r\nDate: D\r\nContent-Type: text/plain; charset=utf-8\r\n"
         "Content-Length: 5\r\nConnection: close\r\n\r\n");
   CHECK(ReasonPhrase(408) == "Request Timeout");
-  CHECK(ReasonPhrase(413) == "Content Too Large");
+  CHECK(ReasonPhrase(413) == "Request Entity Too Large");  // Go's text, as Prometheus sends
   CHECK(ReasonPhrase(299) == "Unknown");
   CHECK(HttpDate(784887151) == "Tue, 15 Nov 1994 08:12:31 GMT");
 }
@@ -222,7 +222,7 @@ TEST_CASE("refusals come before the body is read, and the connection closes") {
     Conn c(f.port);
     REQUIRE(c.Send(ten_mb_head + "Authorization: Bearer t\r\n\r\n" + std::string(1000, 'x')));
     const std::string r = c.Response();
-    CHECK(r.starts_with("HTTP/1.1 413 Content Too Large\r\n"));
+    CHECK(r.starts_with("HTTP/1.1 413 Request Entity Too Large\r\n"));
     CHECK(BodyOf(r) == "gated: more than 16\n");
     CHECK(c.Closed());
   }
