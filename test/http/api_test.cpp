@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "golden_cases.h"
 #include "http/api.h"
 #include "testing/testing.h"
 
@@ -16,60 +17,8 @@ class FixedClock : public core::Clock {
   core::Time Now() const override { return core::Time::FromUnixSeconds(1000); }
 };
 
-struct Case {
-  int line = 0;
-  std::string method;
-  std::string target;  // path?query
-  std::string body;
-  int status = 0;
-  std::string content_type;
-  std::string want;
-};
-
-std::vector<Case> ReadCases(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<Case> cases;
-  Case current;
-  int state = 0;  // 0: request, 1: optional body / status, 2: expected body
-  int n = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++n;
-    if (state == 0) {
-      if (line.empty() || line[0] == '#') continue;
-      current = Case();
-      current.line = n;
-      const size_t sp = line.find(' ');
-      current.method = line.substr(0, sp);
-      current.target = line.substr(sp + 1);
-      state = 1;
-    } else if (state == 1) {
-      if (line.starts_with("body: ")) {
-        current.body = line.substr(6);
-        continue;
-      }
-      const size_t sp = line.find(' ');
-      current.status = std::stoi(line.substr(0, sp));
-      current.content_type = sp == std::string::npos ? "" : line.substr(sp + 1);
-      state = 2;
-    } else {
-      if (line.empty()) {
-        cases.push_back(current);
-        state = 0;
-        continue;
-      }
-      current.want += (current.want.empty() ? "" : "\n") + line;
-    }
-  }
-  if (state == 2) cases.push_back(current);
-  for (Case& c : cases) {
-    if (c.want == "<empty>") {
-      c.want.clear();
-    } else if (c.content_type.starts_with("text/plain")) {
-      c.want += "\n";
-    }
-  }
-  return cases;
-}
+using testing::Case;
+using testing::ReadCases;
 
 void Append(store::Store* s, core::Labels labels, std::vector<std::pair<int64_t, double>> points) {
   store::Appender app = s->NewAppender();

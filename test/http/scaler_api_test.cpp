@@ -4,72 +4,15 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include "golden_cases.h"
 #include "http/scaler_api.h"
 #include "testing/testing.h"
 
 namespace amas::http {
 namespace {
 
-struct Case {
-  int line = 0;
-  std::string method;
-  std::string target;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-  int status = 0;
-  std::string content_type;
-  std::string want;
-};
-
-std::vector<Case> ReadCases(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<Case> cases;
-  Case current;
-  int state = 0;  // 0: request, 1: headers / body / status, 2: expected body
-  int n = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++n;
-    if (state == 0) {
-      if (line.empty() || line[0] == '#') continue;
-      current = Case();
-      current.line = n;
-      const size_t sp = line.find(' ');
-      current.method = line.substr(0, sp);
-      current.target = line.substr(sp + 1);
-      state = 1;
-    } else if (state == 1) {
-      if (line.starts_with("header: ")) {
-        const size_t colon = line.find(": ", 8);
-        current.headers.emplace_back(line.substr(8, colon - 8), line.substr(colon + 2));
-        continue;
-      }
-      if (line.starts_with("body: ")) {
-        current.body = line.substr(6);
-        continue;
-      }
-      if (line.starts_with("body-bytes: ")) {  // a body of N 'x'
-        current.body.assign(std::stoul(line.substr(12)), 'x');
-        continue;
-      }
-      const size_t sp = line.find(' ');
-      current.status = std::stoi(line.substr(0, sp));
-      current.content_type = sp == std::string::npos ? "" : line.substr(sp + 1);
-      state = 2;
-    } else {
-      if (line.empty()) {
-        cases.push_back(current);
-        state = 0;
-        continue;
-      }
-      current.want += (current.want.empty() ? "" : "\n") + line;
-    }
-  }
-  if (state == 2) cases.push_back(current);
-  for (Case& c : cases) {
-    if (c.content_type.starts_with("text/plain")) c.want += "\n";
-  }
-  return cases;
-}
+using testing::Case;
+using testing::ReadCases;
 
 core::Time At(int64_t s) { return core::Time::FromUnixSeconds(s); }
 
