@@ -24,13 +24,6 @@ using amas::testing::Process;
 using amas::testing::WaitUntil;
 using std::chrono::milliseconds;
 
-#define REQUIRE_OK(expr)            \
-  do {                              \
-    const core::Status s_ = (expr); \
-    INFO(s_.ToString());            \
-    REQUIRE(s_.ok());               \
-  } while (0)
-
 const std::string kAppDir = std::string(AMAS_SOURCE_DIR) + "/test/celery_app";
 
 struct Broker {

@@ -28,13 +28,6 @@ using amas::testing::Process;
 using amas::testing::WaitUntil;
 using std::chrono::milliseconds;
 
-#define REQUIRE_OK(expr)            \
-  do {                              \
-    const core::Status s_ = (expr); \
-    INFO(s_.ToString());            \
-    REQUIRE(s_.ok());               \
-  } while (0)
-
 constexpr int kKeys = 2000;
 
 struct Node {

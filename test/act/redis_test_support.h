@@ -19,6 +19,14 @@
 #include "core/core.h"
 #include "testing/testing.h"
 
+// In Catch2 tests: fails with the status's text unless expr is OK.
+#define REQUIRE_OK(expr)                    \
+  do {                                      \
+    const ::amas::core::Status s_ = (expr); \
+    INFO(s_.ToString());                    \
+    REQUIRE(s_.ok());                       \
+  } while (0)
+
 namespace amas::testing {
 
 // A real sleep, as app/ would pass it.
