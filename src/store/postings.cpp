@@ -173,38 +173,60 @@ void PostingsIndex::EraseEntry(uint32_t id) {
   e.value = std::string();
   e.list = PostingsList();
   e.name_id = kNone;
+  e.next = kNone;
   free_entries_.push_back(id);
+}
+
+uint32_t PostingsIndex::Resolve(uint32_t name_id, std::string_view value, uint32_t previous) {
+  if (previous != kNone) {
+    const uint32_t next = entries_[previous].next;
+    if (next != kNone && entries_[next].name_id == name_id && Same(entries_[next].value, value)) {
+      return next;
+    }
+  }
+  const uint64_t hash = PairHash(name_id, value);
+  uint32_t entry = FindEntry(name_id, value, hash);
+  if (entry == kNone) entry = AddEntry(name_id, value, hash);
+  if (previous != kNone) entries_[previous].next = entry;
+  return entry;
+}
+
+void PostingsIndex::RefreshRecentValues() {
+  for (Recent& r : recent_) r.value = entries_[r.entry].value;
 }
 
 void PostingsIndex::Add(const core::Labels& labels, uint32_t id) {
   size_t i = 0;
   for (core::Label l : labels) {
-    uint32_t entry = kNone;
-    uint32_t name_id;
-    const Name* name;
-    if (i < recent_.size() && Same(recent_[i].name->name, l.name)) {
+    if (i < recent_.size() && Same(recent_[i].name, l.name)) {
       // Same label name at the same position as in the last set: most series
       // of a scrape repeat most values too, then no hashing at all.
-      name_id = recent_[i].name_id;
-      name = recent_[i].name;
-      if (Same(entries_[recent_[i].entry].value, l.value)) entry = recent_[i].entry;
-    } else {
-      name_id = InternName(l.name);
-      name = &names_[name_id];
+      Recent& r = recent_[i];
+      if (!Same(r.value, l.value)) {
+        const size_t capacity = entries_.capacity();
+        r.entry = Resolve(r.name_id, l.value, r.entry);
+        if (entries_.capacity() != capacity) RefreshRecentValues();
+        r.value = entries_[r.entry].value;
+      }
+      entries_[r.entry].list.Add(id);
+      ++r.name_entry->total;
+      ++i;
+      continue;
     }
-    if (entry == kNone) {
-      const uint64_t hash = PairHash(name_id, l.value);
-      entry = FindEntry(name_id, l.value, hash);
-      if (entry == kNone) entry = AddEntry(name_id, l.value, hash);
-    }
+    const uint32_t name_id = InternName(l.name);
+    Name& name = names_[name_id];
+    const size_t capacity = entries_.capacity();
+    const uint32_t entry = Resolve(name_id, l.value, kNone);
+    if (entries_.capacity() != capacity) RefreshRecentValues();
+    const Recent r{name.name, entries_[entry].value, &name, name_id, entry};
     if (i < recent_.size()) {
-      recent_[i] = Recent{name, name_id, entry};
+      recent_[i] = r;
     } else {
-      recent_.push_back(Recent{name, name_id, entry});
+      recent_.push_back(r);
     }
-    ++i;
     entries_[entry].list.Add(id);
-    ++names_[name_id].total;
+    ++name.total;
+    ++i;
   }
 }
 

@@ -69,6 +69,10 @@ class PostingsIndex {
     uint64_t hash = 0;  // of (name id, value): the probe starts here
     uint32_t name_id = 0;
     uint32_t position = 0;  // index in its Name's values
+    // The entry at the same position in the set added after the last set
+    // that had this one: a label cycling through a few values (le, quantile)
+    // finds the next one here without hashing.
+    uint32_t next = UINT32_MAX;
   };
   struct Name {
     std::string name;
@@ -99,9 +103,13 @@ class PostingsIndex {
     uint32_t tag = 0;  // high half of the entry's hash
     uint32_t entry = kNone;
   };
-  // Where the last label set added had each label, by position.
+  // Where the last label set added had each label, by position. The views
+  // point into names_ and entries_ (refreshed when entries_ moves), so a
+  // repeated label costs two compares on memory already in cache.
   struct Recent {
-    const Name* name;
+    std::string_view name;
+    std::string_view value;
+    Name* name_entry;
     uint32_t name_id;
     uint32_t entry;
   };
@@ -113,7 +121,11 @@ class PostingsIndex {
   uint32_t InternName(std::string_view name);
   uint32_t FindEntry(uint32_t name_id, std::string_view value, uint64_t hash) const;
   uint32_t AddEntry(uint32_t name_id, std::string_view value, uint64_t hash);
+  // The entry for (name_id, value), found by the memo's next link or the
+  // table, created if absent.
+  uint32_t Resolve(uint32_t name_id, std::string_view value, uint32_t previous);
   void EraseEntry(uint32_t entry);
+  void RefreshRecentValues();
   void GrowSlots();
 
   // Names never go (a handful per store; Names() skips the empty ones), so
