@@ -1,5 +1,6 @@
 #include "sources/series_cache.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace amas::sources {
@@ -59,17 +60,30 @@ void FlatIndex::Grow() {
   }
 }
 
+void KeyArena::StartChunk(size_t at_least) {
+  const size_t chunks = std::max<size_t>(1, (at_least + kChunkSize - 1) >> kChunkBits);
+  owned_.push_back(std::make_unique_for_overwrite<char[]>(chunks << kChunkBits));
+  end_ = chunks_.size() << kChunkBits;
+  for (size_t i = 0; i < chunks; ++i) chunks_.push_back(owned_.back().get() + (i << kChunkBits));
+  room_ = chunks << kChunkBits;
+}
+
+void KeyArena::Clear() {
+  owned_.clear();
+  chunks_.clear();
+  end_ = 0;
+  room_ = 0;
+}
+
 uint32_t SeriesCache::FindByHash(uint64_t hash, std::string_view key) const {
   return by_key_.Find(hash, [&](uint32_t id) {
     const CacheEntry& e = entries_[id];
-    return e.hash == hash && e.key_size == key.size() &&
-           key.compare(0, key.size(), keys_.data() + e.key_offset, e.key_size) == 0;
+    return e.hash == hash && e.key_size == key.size() && key == keys_.View(e.key_offset, e.key_size);
   });
 }
 
-void SeriesCache::Reserve(size_t entries, size_t key_bytes) {
+void SeriesCache::Reserve(size_t entries) {
   entries_.reserve(entries);
-  keys_.reserve(key_bytes);
   by_key_.Reserve(entries);
   by_ref_.Reserve(entries);
 }
@@ -86,10 +100,9 @@ uint32_t SeriesCache::InsertKey(std::string_view key, uint64_t hash) {
   CacheEntry& e = entries_[id];
   e = CacheEntry{};
   e.hash = hash;
-  e.key_offset = static_cast<uint32_t>(keys_.size());
+  e.key_offset = keys_.Append(key);
   e.key_size = static_cast<uint32_t>(key.size());
   e.live = true;
-  keys_.append(key);
   live_key_bytes_ += key.size();
   by_key_.Insert(e.hash, id);
   return id;
@@ -135,7 +148,7 @@ void SeriesCache::Erase(uint32_t id) {
 void SeriesCache::Clear() {
   entries_.clear();
   free_ids_.clear();
-  keys_.clear();
+  keys_.Clear();
   live_key_bytes_ = 0;
   by_key_.Clear();
   by_ref_.Clear();
@@ -143,13 +156,10 @@ void SeriesCache::Clear() {
 
 void SeriesCache::MaybeCompact() {
   if (keys_.size() < (1u << 20) || keys_.size() < 2 * live_key_bytes_) return;
-  std::string compact;
-  compact.reserve(live_key_bytes_ + live_key_bytes_ / 4);
+  KeyArena compact;
   for (CacheEntry& e : entries_) {
     if (!e.live) continue;
-    const uint32_t offset = static_cast<uint32_t>(compact.size());
-    compact.append(keys_, e.key_offset, e.key_size);
-    e.key_offset = offset;
+    e.key_offset = compact.Append(keys_.View(e.key_offset, e.key_size));
   }
   keys_ = std::move(compact);
 }

@@ -12,6 +12,8 @@
 #define AMAS_SOURCES_SERIES_CACHE_H_
 
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +63,44 @@ class FlatIndex {
   size_t size_ = 0;
 };
 
+// Bytes appended back to back in chunks of 1 MiB, each run of bytes inside
+// one chunk. A first scrape's keys (~30 MB for a big target) in one block
+// would be a fresh mmap on every first scrape, paid for in page faults;
+// chunks come from and go back to the heap, and growing never copies.
+// Offsets are 32-bit: at most 4 GiB of keys between compactions.
+class KeyArena {
+ public:
+  // Copies bytes in; returns the offset that names them.
+  uint32_t Append(std::string_view bytes) {
+    if (bytes.empty()) return 0;
+    if (bytes.size() > room_) StartChunk(bytes.size());
+    const auto offset = static_cast<uint32_t>(end_);
+    std::memcpy(chunks_[offset >> kChunkBits] + (offset & kChunkMask), bytes.data(), bytes.size());
+    end_ += bytes.size();
+    room_ -= bytes.size();
+    return offset;
+  }
+  // The bytes Append(bytes) named offset, given their size.
+  std::string_view View(uint32_t offset, uint32_t size) const {
+    if (size == 0) return {};
+    return {chunks_[offset >> kChunkBits] + (offset & kChunkMask), size};
+  }
+  // Offsets handed out so far, chunk tails skipped included.
+  size_t size() const { return end_; }
+  void Clear();
+
+ private:
+  static constexpr unsigned kChunkBits = 20;
+  static constexpr size_t kChunkSize = size_t{1} << kChunkBits;
+  static constexpr uint32_t kChunkMask = kChunkSize - 1;
+  // A new chunk (several chunk indices long for a run over 1 MiB).
+  void StartChunk(size_t at_least);
+  std::vector<std::unique_ptr<char[]>> owned_;
+  std::vector<char*> chunks_;  // by offset >> kChunkBits
+  size_t end_ = 0;
+  size_t room_ = 0;  // bytes left in the last chunk
+};
+
 // One distinct byte string a target exposed. Several entries may name the same
 // store series (same labels written differently); the first one is the
 // series' owner and holds its staleness state.
@@ -86,8 +126,7 @@ class SeriesCache {
     *hash = 0;
     if (hint != kNoEntry) {
       const CacheEntry& e = entries_[hint];
-      if (e.live && e.key_size == key.size() &&
-          key.compare(0, key.size(), keys_.data() + e.key_offset, e.key_size) == 0) {
+      if (e.live && e.key_size == key.size() && key == keys_.View(e.key_offset, e.key_size)) {
         return hint;
       }
     }
@@ -110,9 +149,9 @@ class SeriesCache {
   uint32_t Insert(std::string_view key, store::SeriesRef ref) {
     return Insert(key, core::Hash64(key), ref);
   }
-  // Room for about `entries` series whose keys total `key_bytes`, so a first
-  // scrape does not regrow (and copy) everything several times.
-  void Reserve(size_t entries, size_t key_bytes);
+  // Room for about `entries` series, so a first scrape does not regrow (and
+  // copy) its tables several times.
+  void Reserve(size_t entries);
   // Points an entry (and its owner's ref index) at a new ref after the store
   // dropped the old one.
   void Rebind(uint32_t id, store::SeriesRef ref);
@@ -123,7 +162,7 @@ class SeriesCache {
   const CacheEntry& at(uint32_t id) const { return entries_[id]; }
   std::string_view key(uint32_t id) const {
     const CacheEntry& e = entries_[id];
-    return std::string_view(keys_.data() + e.key_offset, e.key_size);
+    return keys_.View(e.key_offset, e.key_size);
   }
   // Ids from 0 to id_limit()-1; skip entries that are not live.
   uint32_t id_limit() const { return static_cast<uint32_t>(entries_.size()); }
@@ -140,7 +179,7 @@ class SeriesCache {
   }
   std::vector<CacheEntry> entries_;
   std::vector<uint32_t> free_ids_;
-  std::string keys_;  // every live key, back to back
+  KeyArena keys_;  // every live key
   size_t live_key_bytes_ = 0;
   FlatIndex by_key_;
   FlatIndex by_ref_;  // owners only

@@ -113,9 +113,8 @@ core::Status ScrapeState::AppendBody(store::Appender* app, const ScrapeInput& in
   parse_options.normalize_bucket_labels = options_.normalize_bucket_labels;
   expo::Parser parser(input.body, input.format, parse_options);
   const uint64_t now = scrape_number_;
-  // A first scrape creates an entry per line: size the cache once. Keys take
-  // at most the body; untouched reserved pages cost no memory.
-  if (cache_.size() == 0) cache_.Reserve(input.body.size() / 160, input.body.size());
+  // A first scrape creates an entry per line: size the cache once.
+  if (cache_.size() == 0) cache_.Reserve(input.body.size() / 160);
   limit_ = options_.sample_limit > 0 ? static_cast<size_t>(options_.sample_limit) : SIZE_MAX;
   over_limit_ = false;
   const bool first_scrape = cache_.size() == 0;
