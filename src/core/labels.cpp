@@ -9,6 +9,7 @@ namespace {
 constexpr uint64_t kP0 = 0xa0761d6478bd642fULL;
 constexpr uint64_t kP1 = 0xe7037ed1a0b428dbULL;
 constexpr uint64_t kP2 = 0x8ebc6af09c88c6e3ULL;
+constexpr uint64_t kP3 = 0x589965cc75374cc3ULL;
 
 inline uint64_t Mix(uint64_t a, uint64_t b) {
   const __uint128_t r = static_cast<__uint128_t>(a) * b;
@@ -64,6 +65,19 @@ uint64_t Hash64(std::string_view bytes, uint64_t seed) {
   const char* p = bytes.data();
   size_t n = bytes.size();
   uint64_t h = seed ^ kP0 ^ (static_cast<uint64_t>(n) * kP2);
+  if (n > 48) {
+    // Three independent lanes, as in wyhash: each step waits for one
+    // multiply instead of three, so a series line (~170 bytes) hashes ~2x faster.
+    uint64_t h1 = h, h2 = h;
+    do {
+      h = Mix(Load64(p) ^ kP1, Load64(p + 8) ^ h);
+      h1 = Mix(Load64(p + 16) ^ kP2, Load64(p + 24) ^ h1);
+      h2 = Mix(Load64(p + 32) ^ kP3, Load64(p + 40) ^ h2);
+      p += 48;
+      n -= 48;
+    } while (n > 48);
+    h ^= h1 ^ h2;
+  }
   while (n >= 16) {
     h = Mix(Load64(p) ^ kP1, Load64(p + 8) ^ h);
     p += 16;

@@ -38,7 +38,10 @@ bool FlatIndex::Erase(uint64_t hash, uint32_t id) {
 }
 
 void FlatIndex::Reserve(size_t n) {
-  while (slots_.size() < 2 * n) Grow();
+  if (slots_.size() >= 2 * n) return;
+  size_t capacity = slots_.empty() ? 16 : slots_.size();
+  while (capacity < 2 * n) capacity *= 2;
+  Rehash(capacity);
 }
 
 void FlatIndex::Clear() {
@@ -47,9 +50,10 @@ void FlatIndex::Clear() {
   size_ = 0;
 }
 
-void FlatIndex::Grow() {
+void FlatIndex::Grow() { Rehash(slots_.empty() ? 16 : slots_.size() * 2); }
+
+void FlatIndex::Rehash(size_t capacity) {
   std::vector<Slot> old = std::move(slots_);
-  const size_t capacity = old.empty() ? 16 : old.size() * 2;
   slots_.assign(capacity, Slot{});
   mask_ = capacity - 1;
   for (const Slot& s : old) {
@@ -78,7 +82,8 @@ void KeyArena::Clear() {
 uint32_t SeriesCache::FindByHash(uint64_t hash, std::string_view key) const {
   return by_key_.Find(hash, [&](uint32_t id) {
     const CacheEntry& e = entries_[id];
-    return e.hash == hash && e.key_size == key.size() && key == keys_.View(e.key_offset, e.key_size);
+    return e.hash == hash && e.key_size == key.size() &&
+           key == keys_.View(e.key_offset, e.key_size);
   });
 }
 

@@ -58,6 +58,7 @@ class FlatIndex {
     uint32_t tag = 0;  // low 32 bits of the hash; enough to find the home slot again
   };
   void Grow();
+  void Rehash(size_t capacity);  // a power of two, at least twice size_
   std::vector<Slot> slots_;
   size_t mask_ = 0;
   size_t size_ = 0;

@@ -82,10 +82,12 @@ ScrapeReport ScrapeState::Ingest(store::Store* store, const ScrapeInput& input) 
   ++scrape_number_;
 
   std::optional<store::Appender> app(store->NewAppender());
+  // Into an empty cache every entry is this scrape's: none can be stale.
+  const bool had_entries = cache_.size() > 0;
   core::Status status = input.transport;
   if (status.ok()) status = AppendBody(&*app, input, &report);
   if (status.ok()) {
-    AppendStaleMarkersAndEvict(&*app, input.t_ms, &report);
+    if (had_entries) AppendStaleMarkersAndEvict(&*app, input.t_ms, &report);
     cache_.MaybeCompact();
   } else {
     // Nothing of a failed scrape is kept; every series it had are now stale.
