@@ -115,8 +115,13 @@ core::Status ScrapeState::AppendBody(store::Appender* app, const ScrapeInput& in
   parse_options.normalize_bucket_labels = options_.normalize_bucket_labels;
   expo::Parser parser(input.body, input.format, parse_options);
   const uint64_t now = scrape_number_;
-  // A first scrape creates an entry per line: size the cache once.
-  if (cache_.size() == 0) cache_.Reserve(input.body.size() / 160);
+  // A first scrape creates an entry and a series per line: size the cache
+  // and the store's tables once.
+  if (cache_.size() == 0) {
+    const size_t expected_lines = input.body.size() / 160;
+    cache_.Reserve(expected_lines);
+    app->ReserveSeries(expected_lines);
+  }
   limit_ = options_.sample_limit > 0 ? static_cast<size_t>(options_.sample_limit) : SIZE_MAX;
   over_limit_ = false;
   const bool first_scrape = cache_.size() == 0;
@@ -259,7 +264,9 @@ bool MergeTargetLabelViews(const core::Labels& target, bool honor_labels,
     bool present = false;
     for (size_t i = 0; i < scraped; ++i) {
       const core::Label& l = (*views)[i];
-      if (l.name == t.name && !l.value.empty()) {
+      // Sizes and first bytes rule out nearly every name without a memcmp call.
+      if (l.name.size() == t.name.size() && (l.name.empty() || l.name[0] == t.name[0]) &&
+          l.name == t.name && !l.value.empty()) {
         present = true;
         break;
       }

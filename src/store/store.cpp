@@ -481,6 +481,15 @@ void Appender::GetOrCreateAll(std::span<core::Labels> labels, std::span<SeriesRe
   }
 }
 
+void Appender::ReserveSeries(size_t n) {
+  if (!pending_ || n == 0) return;
+  Store::Impl& impl = *store_->impl_;
+  WriteLock lock(&impl.gate, &store_->mu_);
+  impl.map.Reserve(impl.live + n);
+  impl.rank.reserve(impl.slots + n);
+  impl.unranked.reserve(impl.unranked.size() + n);
+}
+
 bool Appender::Append(SeriesRef ref, int64_t t_ms, double value) {
   if (!pending_ || !store_->impl_->IsLive(ref)) return false;
   pending_->samples.push_back({ref.slot, ref.generation, t_ms, value});

@@ -111,6 +111,9 @@ class Appender {
   // one series), under one exclusive lock: for a scrape full of new series.
   // refs.size() must equal labels.size().
   void GetOrCreateAll(std::span<core::Labels> labels, std::span<SeriesRef> refs);
+  // Room for about n more series, so creating them does not regrow the
+  // store's tables several times (a first scrape knows its line count).
+  void ReserveSeries(size_t n);
   // Buffers one sample. Returns false iff ref was never valid or has been
   // collected; the caller resolves the labels again.
   bool Append(SeriesRef ref, int64_t t_ms, double value);

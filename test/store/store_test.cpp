@@ -612,6 +612,25 @@ TEST_CASE("Store: GetOrCreate from a moved Labels keeps the labels and finds the
         std::vector<std::string>{"m{pod=\"a-very-long-pod-name-0123456789\"}"});
 }
 
+TEST_CASE("Store: ReserveSeries only makes room: series made after it are found and selected") {
+  Store store(StoreOptions{Duration::Minutes(1)});
+  SeriesRef before = AddSeries(&store, Labels::FromPairs({{"__name__", "m"}, {"i", "x"}}), 0, 1);
+  auto app = store.NewAppender();
+  app.ReserveSeries(50'000);
+  app.ReserveSeries(0);
+  std::vector<Labels> batch;
+  for (int i = 0; i < 2000; ++i) {
+    batch.push_back(Labels::FromPairs({{"__name__", "m"}, {"i", std::to_string(i)}}));
+  }
+  std::vector<SeriesRef> refs(batch.size());
+  app.GetOrCreateAll(batch, refs);
+  CHECK(app.GetOrCreate(Labels::FromPairs({{"__name__", "m"}, {"i", "x"}})) == before);
+  CHECK(app.GetOrCreate(Labels::FromPairs({{"__name__", "m"}, {"i", "1999"}})) == refs[1999]);
+  auto all = store.NewView().Select(std::vector<Matcher>{M("__name__", Type::kEqual, "m")});
+  REQUIRE(all.ok());
+  CHECK(all->size() == 2001);
+}
+
 TEST_CASE("Store: GetOrCreateAll creates a batch at once, equal sets sharing a series") {
   Store store(StoreOptions{Duration::Minutes(1)});
   SeriesRef known = AddSeries(&store, Labels::FromPairs({{"__name__", "m"}, {"i", "known"}}), 0, 1);
