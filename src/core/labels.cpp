@@ -304,14 +304,22 @@ namespace {
 // by it agrees with byte order of the names, so most comparisons while
 // sorting are one integer compare; equal keys fall back to the bytes.
 uint64_t NamePrefix(std::string_view name) {
-  if (name.size() >= 8) return __builtin_bswap64(Load64(name.data()));
-  // Byte by byte: a short copy into a word and reading it back would stall
-  // on store forwarding.
-  uint64_t v = 0;
-  for (size_t i = 0; i < name.size(); ++i) {
-    v |= uint64_t{static_cast<unsigned char>(name[i])} << (56 - 8 * i);
+  const char* p = name.data();
+  const size_t n = name.size();
+  if (n >= 8) return __builtin_bswap64(Load64(p));
+  // Whole loads of the bytes there are, no loop and no short copy into a
+  // word (reading that back would stall on store forwarding).
+  if (n >= 4) {
+    uint32_t first, last;  // overlapping when n < 8: the same bytes twice
+    std::memcpy(&first, p, 4);
+    std::memcpy(&last, p + n - 4, 4);
+    return (uint64_t{__builtin_bswap32(first)} << 32) |
+           (uint64_t{__builtin_bswap32(last)} << (8 * (8 - n)));
   }
-  return v;
+  if (n == 0) return 0;
+  const auto byte = [p](size_t i) { return uint64_t{static_cast<unsigned char>(p[i])}; };
+  return (byte(0) << 56) | (byte(n / 2) << (56 - 8 * (n / 2))) |
+         (byte(n - 1) << (56 - 8 * (n - 1)));
 }
 
 }  // namespace

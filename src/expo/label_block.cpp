@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 #include "expo/lex.h"
 
@@ -260,9 +262,54 @@ bool UnescapeHelp(const char* begin, const char* end, Dialect dialect, std::stri
   return true;
 }
 
+namespace {
+
+// How many bytes [a, a + n) and [b, b + n) share at the front.
+size_t CommonPrefix(const char* a, const char* b, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    if (x != y) return i + static_cast<size_t>(__builtin_ctzll(x ^ y) >> 3);  // little-endian
+  }
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+}  // namespace
+
+size_t LabelBlock::KeepRepeated(const char* open, const char* close, Dialect dialect,
+                                NameValidation names, const char** resume) {
+  if (last_open_ == nullptr || dialect != last_dialect_ || names != last_names_) return 0;
+  const size_t n =
+      std::min(static_cast<size_t>(close - open), static_cast<size_t>(last_close_ - last_open_));
+  const size_t same = CommonPrefix(open, last_open_, n);
+  // A label whose text (through its closing quote) lies in the shared bytes
+  // decodes the same: everything before it is the same text too.
+  size_t kept = 0;
+  while (kept < labels_.size() && static_cast<size_t>(labels_[kept].end - last_open_) <= same) {
+    ++kept;
+  }
+  labels_.resize(kept);
+  const auto rebase = [&](const char* p) { return open + (p - last_open_); };
+  for (DecodedLabel& l : labels_) {
+    l.name = std::string_view(rebase(l.name.data()), l.name.size());
+    l.value = std::string_view(rebase(l.value.data()), l.value.size());
+    l.name_pos = rebase(l.name_pos);
+    l.value_pos = rebase(l.value_pos);
+    l.end = rebase(l.end);
+  }
+  if (kept > 0) *resume = labels_.back().end;
+  return kept;
+}
+
 bool LabelBlock::Decode(const char* open, const char* close, Dialect dialect, NameValidation names,
                         SyntaxError* err) {
-  labels_.clear();
+  const char* resume = nullptr;
+  const size_t kept = KeepRepeated(open, close, dialect, names, &resume);
+  last_open_ = nullptr;  // set again only on success
+  if (kept == 0) labels_.clear();
   has_metric_name_ = false;
   metric_name_ = {};
   metric_name_pos_ = nullptr;
@@ -273,49 +320,60 @@ bool LabelBlock::Decode(const char* open, const char* close, Dialect dialect, Na
   const bool text = dialect == Dialect::kText;
   auto skip = [&](const char* p) { return text ? SkipBlanks(p, close) : p; };
   const char* p = skip(open + 1);
-  if (p == close) return true;
+  if (kept > 0) {
+    p = resume;
+  } else if (p == close) {
+    Remember(open, close, dialect, names);
+    return true;
+  }
+  // With labels kept, decoding goes on at the separator after the last one.
+  bool at_separator = kept > 0;
   while (true) {
-    // One element: name="value", or a quoted metric name.
-    const char* name_pos = p;
-    std::string_view name;
-    bool quoted = false;
-    if (*p == '"') {
-      quoted = true;
-      if (!DecodeQuotedString(p, close, dialect, "name", &arena_, &name, &p, err)) return false;
-    } else if (Is(*p, kLabelStart)) {
-      const char* e = ScanWhile(p + 1, close, kLabelChar);
-      name = std::string_view(p, static_cast<size_t>(e - p));
-      p = e;
-    } else {
-      return Fail(err, p, "expected label name, got " + Quote(std::string_view(p, 1)));
+    if (!at_separator) {
+      // One element: name="value", or a quoted metric name.
+      const char* name_pos = p;
+      std::string_view name;
+      bool quoted = false;
+      if (*p == '"') {
+        quoted = true;
+        if (!DecodeQuotedString(p, close, dialect, "name", &arena_, &name, &p, err)) return false;
+      } else if (Is(*p, kLabelStart)) {
+        const char* e = ScanWhile(p + 1, close, kLabelChar);
+        name = std::string_view(p, static_cast<size_t>(e - p));
+        p = e;
+      } else {
+        return Fail(err, p, "expected label name, got " + Quote(std::string_view(p, 1)));
+      }
+      p = skip(p);
+      if (p < close && *p == '=') {
+        if (quoted &&
+            (names == NameValidation::kLegacy ? !IsLegacyLabelName(name) : name.empty())) {
+          return Fail(err, name_pos, "invalid label name " + Quote(name));
+        }
+        if (name == "__name__") return Fail(err, name_pos, "label name \"__name__\" is reserved");
+        p = skip(p + 1);
+        if (p == close || *p != '"') {
+          return Fail(err, p, "expected '\"' at start of label value for " + Quote(name));
+        }
+        const char* value_pos = p;
+        std::string_view value;
+        if (!DecodeQuotedString(p, close, dialect, "label value", &arena_, &value, &p, err)) {
+          return false;
+        }
+        labels_.push_back({name, value, name_pos, value_pos, p});
+      } else if (quoted && (p == close || *p == ',')) {
+        if (has_metric_name_) return Fail(err, name_pos, "multiple metric names");
+        if (names == NameValidation::kLegacy ? !IsLegacyMetricName(name) : name.empty()) {
+          return Fail(err, name_pos, "invalid metric name " + Quote(name));
+        }
+        has_metric_name_ = true;
+        metric_name_ = name;
+        metric_name_pos_ = name_pos;
+      } else {
+        return Fail(err, p, "expected '=' after label name " + Quote(name));
+      }
     }
-    p = skip(p);
-    if (p < close && *p == '=') {
-      if (quoted && (names == NameValidation::kLegacy ? !IsLegacyLabelName(name) : name.empty())) {
-        return Fail(err, name_pos, "invalid label name " + Quote(name));
-      }
-      if (name == "__name__") return Fail(err, name_pos, "label name \"__name__\" is reserved");
-      p = skip(p + 1);
-      if (p == close || *p != '"') {
-        return Fail(err, p, "expected '\"' at start of label value for " + Quote(name));
-      }
-      const char* value_pos = p;
-      std::string_view value;
-      if (!DecodeQuotedString(p, close, dialect, "label value", &arena_, &value, &p, err)) {
-        return false;
-      }
-      labels_.push_back({name, value, name_pos, value_pos});
-    } else if (quoted && (p == close || *p == ',')) {
-      if (has_metric_name_) return Fail(err, name_pos, "multiple metric names");
-      if (names == NameValidation::kLegacy ? !IsLegacyMetricName(name) : name.empty()) {
-        return Fail(err, name_pos, "invalid metric name " + Quote(name));
-      }
-      has_metric_name_ = true;
-      metric_name_ = name;
-      metric_name_pos_ = name_pos;
-    } else {
-      return Fail(err, p, "expected '=' after label name " + Quote(name));
-    }
+    at_separator = false;
     p = skip(p);
     if (p == close) break;
     if (*p != ',') return Fail(err, p, "expected ',' or '}' after label value");
@@ -325,14 +383,27 @@ bool LabelBlock::Decode(const char* open, const char* close, Dialect dialect, Na
       return Fail(err, p, "expected label name after ','");
     }
   }
-  return CheckDuplicates(err);
+  if (!CheckDuplicates(kept, err)) return false;
+  Remember(open, close, dialect, names);
+  return true;
 }
 
-bool LabelBlock::CheckDuplicates(SyntaxError* err) {
+void LabelBlock::Remember(const char* open, const char* close, Dialect dialect,
+                          NameValidation names) {
+  // Labels that view arena_ or follow a quoted metric name cannot be kept.
+  if (has_metric_name_ || !arena_.empty()) return;
+  last_open_ = open;
+  last_close_ = close;
+  last_dialect_ = dialect;
+  last_names_ = names;
+}
+
+bool LabelBlock::CheckDuplicates(size_t known_distinct, SyntaxError* err) {
   const size_t n = labels_.size();
   if (n < 2) return true;
   if (n <= 16) {
-    for (size_t i = 1; i < n; ++i) {
+    // The first known_distinct labels were checked against each other already.
+    for (size_t i = std::max<size_t>(1, known_distinct); i < n; ++i) {
       const std::string_view name = labels_[i].name;
       for (size_t j = 0; j < i; ++j) {
         // Sizes and first bytes rule out nearly every pair without a memcmp call.

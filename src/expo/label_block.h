@@ -32,9 +32,14 @@ struct DecodedLabel {
   std::string_view value;
   const char* name_pos;   // in the body, for errors
   const char* value_pos;  // the opening quote
+  const char* end;        // just past the closing quote
 };
 
-// Reusable: keeps its buffers' capacity across lines.
+// Reusable: keeps its buffers' capacity across lines. Consecutive lines of
+// a family repeat most of their labels, so Decode keeps the labels of the
+// last block decoded whose text the new block repeats byte for byte from the
+// '{' on (rebased onto the new block) and decodes only the rest. The last
+// block must still be readable: both lie in one body.
 class LabelBlock {
  public:
   // Decodes the block between open ('{') and close ('}'). A quoted string
@@ -45,11 +50,16 @@ class LabelBlock {
   bool has_metric_name() const { return has_metric_name_; }
   std::string_view metric_name() const { return metric_name_; }
   const char* metric_name_pos() const { return metric_name_pos_; }
-  std::vector<DecodedLabel>& labels() { return labels_; }
   const std::vector<DecodedLabel>& labels() const { return labels_; }
 
  private:
-  bool CheckDuplicates(SyntaxError* err);
+  bool CheckDuplicates(size_t known_distinct, SyntaxError* err);
+  // How many labels of the last block the one at open repeats; *resume is
+  // where decoding goes on (just past the last one kept).
+  size_t KeepRepeated(const char* open, const char* close, Dialect dialect, NameValidation names,
+                      const char** resume);
+  // Notes a block decoded without error, for KeepRepeated.
+  void Remember(const char* open, const char* close, Dialect dialect, NameValidation names);
 
   std::string arena_;  // decoded escapes; capacity reserved so views stay put
   std::vector<DecodedLabel> labels_;
@@ -57,6 +67,12 @@ class LabelBlock {
   bool has_metric_name_ = false;
   std::string_view metric_name_;
   const char* metric_name_pos_ = nullptr;
+  // The last block decoded, when its labels may be kept: it decoded without
+  // error, had no quoted metric name and nothing in arena_.
+  const char* last_open_ = nullptr;
+  const char* last_close_ = nullptr;
+  Dialect last_dialect_ = Dialect::kText;
+  NameValidation last_names_ = NameValidation::kLegacy;
 };
 
 // Decodes a quoted name or value that starts at the '"' at open; scanning

@@ -596,6 +596,10 @@ Entry Parser::Impl::OpenMetricsSample(const char* q) {
 
 // ---------------------------------------------------------------- labels
 
+namespace {
+const std::vector<internal::DecodedLabel> kNoDecodedLabels;
+}  // namespace
+
 core::Status Parser::Impl::LabelViews(std::vector<core::Label>* out) {
   if (entry == Entry::kError) return error;
   if (entry != Entry::kSeries) {
@@ -606,23 +610,27 @@ core::Status Parser::Impl::LabelViews(std::vector<core::Label>* out) {
     Fail(block.metric_name_pos(), "metric name given twice (before '{' and inside it)");
     return error;
   }
-  out->push_back({core::kMetricName, name});
-  if (block_open == nullptr) return core::Status::Ok();
-  for (const internal::DecodedLabel& l : block.labels()) {
-    if (!canonical_label.empty() && l.name == canonical_label) {
-      double v;
-      if (!internal::ParseFloat(l.value, &v)) {
-        Fail(l.value_pos, "expected float as value for '" + std::string(l.name) + "' label, got " +
-                              Quote(l.value));
-        return error;
-      }
-      if (options.normalize_bucket_labels) {
-        // One le/quantile per line at most (duplicates are rejected), so one buffer.
-        out->push_back({l.name, internal::FormatCanonical(v, canonical_buf)});
-        continue;
-      }
+  const std::vector<internal::DecodedLabel>& decoded =
+      block_open == nullptr ? kNoDecodedLabels : block.labels();
+  // Sized once and filled by index: a push_back per label is a call here.
+  const size_t base = out->size();
+  out->resize(base + 1 + decoded.size());
+  core::Label* views = out->data() + base;
+  views[0] = {core::kMetricName, name};
+  for (size_t i = 0; i < decoded.size(); ++i) {
+    const internal::DecodedLabel& l = decoded[i];
+    views[i + 1] = {l.name, l.value};
+    if (canonical_label.empty() || l.name != canonical_label) continue;
+    double v;
+    if (!internal::ParseFloat(l.value, &v)) {
+      out->resize(base);
+      Fail(l.value_pos, "expected float as value for '" + std::string(l.name) + "' label, got " +
+                            Quote(l.value));
+      return error;
     }
-    out->push_back({l.name, l.value});
+    // One le/quantile per line at most (duplicates are rejected), so one buffer.
+    if (options.normalize_bucket_labels)
+      views[i + 1].value = internal::FormatCanonical(v, canonical_buf);
   }
   return core::Status::Ok();
 }
