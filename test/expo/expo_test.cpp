@@ -216,6 +216,82 @@ TEST_CASE("LabelViews() gives Labels()'s labels as views, without copies") {
   CHECK_FALSE(p.LabelViews(&views).ok());  // not on a series
 }
 
+namespace {
+
+// The labels (or the error, with its column) one line gives in a parser of
+// its own, where no earlier line can be reused.
+std::string AloneResult(const std::string& line, Format format) {
+  const std::string body = line + "\n";  // the parser views it
+  Parser p(body, format);
+  for (Entry e; (e = p.Next()) != Entry::kEof;) {
+    if (e == Entry::kError) return "error " + p.error().message();
+    if (e != Entry::kSeries) continue;
+    std::vector<amas::core::Label> views;
+    const amas::core::Status st = p.LabelViews(&views);
+    if (!st.ok()) return "error " + st.message();
+    return amas::core::Labels::FromLabels(views).ToString();
+  }
+  return "none";
+}
+
+}  // namespace
+
+TEST_CASE("lines that repeat the last block's labels decode as they would alone") {
+  // Each line shares a prefix of its label block with the one before: the
+  // parser keeps those labels and decodes the rest. Escapes, quoted names,
+  // blanks, duplicates of a kept label and errors after a kept prefix give
+  // what the same line gives alone (errors at the same column).
+  const std::vector<std::string> text_lines = {
+      "m{a=\"1\",b=\"2\",c=\"3\"} 1",
+      "m{a=\"1\",b=\"2\",c=\"4\"} 1",
+      "m{a=\"1\",b=\"2\"} 1",
+      "m{a=\"1\",b=\"2\",c=\"3\",d=\"x\"} 1",
+      "m{a=\"1\",b=\"22\",c=\"3\"} 1",
+      "m{a=\"1\",b=\"2\",b=\"5\"} 1",  // a kept label repeated: an error
+      "m{a=\"1\",b=\"2\",c=\"3\"} 1",
+      "m{a=\"1\",b=\"2\",c=\"x\\\"y\"} 1",  // an escape: nothing kept next line
+      "m{a=\"1\",b=\"2\",c=\"x\\\"z\"} 1",
+      "m{a=\"1\", b=\"2\" , c=\"3\",} 1",  // blanks and a trailing comma
+      "m{a=\"1\", b=\"2\" , c=\"9\",} 1",
+      "m{a=\"1\", b=\"2\" , c=} 1",  // an error after kept labels
+      "m{a=\"1\",b=\"2\",c=\"3\"} 1",
+      "n{a=\"1\",b=\"2\",c=\"3\"} 1",  // another name, same block
+      "{\"q.name\",a=\"1\"} 1",        // a quoted metric name: nothing kept next line
+      "{\"q.name\",a=\"2\"} 1",
+      "m{a=\"1\",b=\"2\",c=\"3\"} 1",
+      "m{a=\"1\",b=\"2\",__name__=\"x\"} 1",
+      "m{a=\"1\",b=\"2\",c=\"\"} 1",  // an empty value: absent
+      "m{a=\"1\",b=\"2\",c=\"\",d=\"4\"} 1",
+  };
+  // Line by line in one parser; an error stops a parser, so restart after one.
+  size_t first = 0;
+  while (first < text_lines.size()) {
+    std::string rest;
+    for (size_t i = first; i < text_lines.size(); ++i) rest += text_lines[i] + "\n";
+    Parser p(rest, Format::kPrometheusText);
+    size_t i = first;
+    for (Entry e; (e = p.Next()) != Entry::kEof; ++i) {
+      INFO("line " << i + 1 << ": " << text_lines[i]);
+      std::string got;
+      if (e == Entry::kError) {
+        got = "error " + p.error().message();
+      } else {
+        std::vector<amas::core::Label> views;
+        const amas::core::Status st = p.LabelViews(&views);
+        got = st.ok() ? amas::core::Labels::FromLabels(views).ToString() : "error " + st.message();
+      }
+      std::string want = AloneResult(text_lines[i], Format::kPrometheusText);
+      if (want.starts_with("error 1:")) {
+        // Alone the line is line 1; here it is line i - first + 1.
+        want = "error " + std::to_string(i - first + 1) + want.substr(7);
+      }
+      CHECK(got == want);
+      if (got.starts_with("error")) break;
+    }
+    first = i + 1;
+  }
+}
+
 TEST_CASE("a failing Labels() stops the parser too") {
   Parser p("a{b=c} 1\nd 2\n", Format::kPrometheusText);
   amas::core::LabelsBuilder b;
