@@ -419,6 +419,90 @@ Labels Labels::FromLabels(std::span<const Label> labels) {
   return EncodeSorted(it, n);
 }
 
+namespace {
+
+inline uint32_t Load32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// Byte equality for the short strings names are, without a memcmp call or a
+// byte loop; never reads outside either string.
+bool SameName(const char* a, const char* b, size_t n) {
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if (Load64(a + i) != Load64(b + i)) return false;
+    }
+    return Load64(a + n - 8) == Load64(b + n - 8);
+  }
+  if (n >= 4) return Load32(a) == Load32(b) && Load32(a + n - 4) == Load32(b + n - 4);
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Labels LabelsEncoder::FromLabels(std::span<const Label> labels) {
+  SortItems sorted(labels.size());
+  SortItem* out = sorted.data();
+  // The usual case: the last set's names again, each item goes straight to
+  // its sorted place.
+  size_t n = 0;
+  size_t at = 0;  // in names_
+  bool same_names = true;
+  for (const Label& l : labels) {
+    if (l.value.empty()) continue;  // absent, as in Prometheus
+    if (n >= name_sizes_.size() || name_sizes_[n] != l.name.size() ||
+        !SameName(names_.data() + at, l.name.data(), l.name.size())) {
+      same_names = false;
+      break;
+    }
+    at += l.name.size();
+    out[position_[n]] =
+        SortItem{prefixes_[n], l.name.data(), l.value.data(), static_cast<uint32_t>(l.name.size()),
+                 static_cast<uint32_t>(l.value.size())};
+    ++n;
+  }
+  if (same_names && n == name_sizes_.size()) return Labels::EncodeSorted(out, n);
+
+  // New names: learn them, their keys and the order that sorts them (stable,
+  // like SortByName: equal names keep the caller's order).
+  n = 0;
+  names_.clear();
+  name_sizes_.clear();
+  prefixes_.clear();
+  for (const Label& l : labels) {
+    if (l.value.empty()) continue;
+    out[n++] =
+        SortItem{NamePrefix(l.name), l.name.data(), l.value.data(),
+                 static_cast<uint32_t>(l.name.size()), static_cast<uint32_t>(l.value.size())};
+    names_.append(l.name);
+    name_sizes_.push_back(static_cast<uint32_t>(l.name.size()));
+    prefixes_.push_back(out[n - 1].prefix);
+  }
+  std::vector<uint32_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
+  auto less = [out](uint32_t a, uint32_t b) {
+    return out[a].prefix < out[b].prefix ||
+           (out[a].prefix == out[b].prefix && out[a].Name() < out[b].Name());
+  };
+  for (size_t i = 1; i < n; ++i) {
+    const uint32_t item = order[i];
+    size_t j = i;
+    for (; j > 0 && less(item, order[j - 1]); --j) order[j] = order[j - 1];
+    order[j] = item;
+  }
+  position_.resize(n);
+  for (size_t k = 0; k < n; ++k) position_[order[k]] = static_cast<uint32_t>(k);
+  SortItems in_order(n);
+  SortItem* items = in_order.data();
+  for (size_t k = 0; k < n; ++k) items[k] = out[order[k]];
+  return Labels::EncodeSorted(items, n);
+}
+
 Labels LabelsBuilder::Build() const {
   SortItems items(labels_.size());
   SortItem* it = items.data();

@@ -73,6 +73,7 @@ class Labels {
 
  private:
   friend class LabelsBuilder;
+  friend class LabelsEncoder;
   // Encodes items sorted by name (labels.cpp), keeping the last of equal names.
   static Labels EncodeSorted(struct LabelSortItem* items, size_t n);
   void Finish();
@@ -139,6 +140,23 @@ inline Labels::Iterator Labels::end() const {
   const char* e = data_.data() + data_.size();
   return Iterator(e, e);
 }
+
+// Labels::FromLabels for a stream of label sets that mostly repeat the names
+// of the set before, in the same order, as the lines of a scrape do: then
+// the last set's sort order is used again instead of sorting. Gives exactly
+// what Labels::FromLabels gives. One per thread (it remembers the last set).
+class LabelsEncoder {
+ public:
+  Labels FromLabels(std::span<const Label> labels);
+
+ private:
+  // The last set's names with values, back to back and in the caller's
+  // order, their sort keys, and where each goes in sorted order.
+  std::string names_;
+  std::vector<uint32_t> name_sizes_;
+  std::vector<uint64_t> prefixes_;
+  std::vector<uint32_t> position_;
+};
 
 // Builds a Labels by editing a copy: Set replaces, Del removes, and an empty
 // value in Set means Del. Reusable: Reset() keeps its buffers' capacity, so a

@@ -285,7 +285,7 @@ core::Status ScrapeState::ResolveLabels(expo::Parser* parser, core::Labels* labe
   if (!st.ok()) return core::Status::InvalidArgument("parse error at " + st.message());
   const size_t scraped = views_.size();
   if (MergeTargetLabelViews(options_.target_labels, options_.honor_labels, &views_)) {
-    *labels = core::Labels::FromLabels(views_);
+    *labels = encoder_.FromLabels(views_);
     return core::Status::Ok();
   }
   builder_.Reset();

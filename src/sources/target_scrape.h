@@ -106,6 +106,7 @@ class ScrapeState {
   uint32_t first_entry_ = kNoEntry;  // the entry the last scrape started with
   core::LabelsBuilder builder_;
   std::vector<core::Label> views_;  // the current line's labels, target labels after
+  core::LabelsEncoder encoder_;     // lines repeat the names of the one before
   std::vector<NewLine> new_lines_;
   std::vector<core::Labels> new_labels_;  // of new_lines_, moved into the store
   std::vector<store::SeriesRef> new_refs_;

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <random>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -121,6 +122,43 @@ TEST_CASE("Labels::FromLabels: like FromPairs, from views") {
   std::vector<std::pair<std::string, std::string>> pairs;
   for (const std::string& n : names) pairs.emplace_back(n, "v");
   CHECK(big == Labels::FromPairs(pairs));
+}
+
+TEST_CASE("LabelsEncoder: the same Labels as FromLabels over a stream of repeating sets") {
+  // Sets drawn from a few name sequences (so most repeat the one before),
+  // with names sharing their first 8 bytes, duplicate names, empty values
+  // and sets that grow or shrink by a label.
+  const std::vector<std::vector<std::string>> sequences = {
+      {"__name__", "service", "pod", "le", "job", "instance"},
+      {"__name__", "instance_b", "instance_a", "job", "instance"},
+      {"__name__", "a", "b", "a"},  // a duplicate: the later wins
+      {"__name__", "a", "b"},
+      {"__name__", "a", "b", "c"},
+      {"z", "y", "x", "w", "v", "u", "t", "s", "r", "q"},
+  };
+  std::mt19937 rng(11);
+  amas::core::LabelsEncoder encoder;
+  size_t sets = 0;
+  for (int run = 0; run < 400; ++run) {
+    const auto& names = sequences[rng() % sequences.size()];
+    const int repeat = 1 + static_cast<int>(rng() % 5);
+    for (int r = 0; r < repeat; ++r, ++sets) {
+      std::vector<std::string> values;
+      for (size_t i = 0; i < names.size(); ++i) {
+        const unsigned pick = rng() % 8;
+        values.push_back(pick == 0 ? "" : "v" + std::to_string(pick));
+      }
+      std::vector<amas::core::Label> views;
+      for (size_t i = 0; i < names.size(); ++i) views.push_back({names[i], values[i]});
+      const Labels want = Labels::FromLabels(views);
+      const Labels got = encoder.FromLabels(views);
+      INFO("set " << sets << ": " << want.ToString());
+      CHECK(got == want);
+      CHECK(got.size() == want.size());
+      CHECK(got.ToString() == want.ToString());
+    }
+  }
+  CHECK(sets > 400);
 }
 
 TEST_CASE("Labels: long values survive the varint encoding") {
