@@ -500,6 +500,8 @@ TEST_CASE("Store: readers and two appenders and Collect run concurrently") {
   std::atomic<int> writing{2};
   std::atomic<bool> stop{false};
   std::atomic<int64_t> now{0};
+  std::atomic<size_t> reads{0};
+  std::atomic<size_t> errors{0};
   auto write = [&](const std::string& name) {
     auto app = store.NewAppender();
     std::vector<SeriesRef> refs(200);
@@ -525,7 +527,15 @@ TEST_CASE("Store: readers and two appenders and Collect run concurrently") {
       app.Commit();
       now.store(t);
     }
-    if (writing.fetch_sub(1) == 1) stop.store(true);
+    if (writing.fetch_sub(1) == 1) {
+      // Fast writers can finish before a reader got a turn: let them read
+      // (bounded, so readers that never succeed fail the test, not hang it).
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (reads.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+      }
+      stop.store(true);
+    }
   };
   std::thread writer_m(write, "m");
   std::thread writer_n(write, "n");
@@ -538,8 +548,6 @@ TEST_CASE("Store: readers and two appenders and Collect run concurrently") {
   });
   // Catch2's assertions are not thread-safe: threads count, the test checks.
   std::vector<std::thread> readers;
-  std::atomic<size_t> reads{0};
-  std::atomic<size_t> errors{0};
   const std::vector<Matcher> ms = {M("__name__", Type::kEqual, "m"),
                                    M("pod", Type::kRegexMatch, "p1.*")};
   for (int r = 0; r < 2; ++r) {
