@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/bytes.h"
+
 namespace amas::core {
 namespace {
 
@@ -419,32 +421,6 @@ Labels Labels::FromLabels(std::span<const Label> labels) {
   return EncodeSorted(it, n);
 }
 
-namespace {
-
-inline uint32_t Load32(const char* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
-// Byte equality for the short strings names are, without a memcmp call or a
-// byte loop; never reads outside either string.
-bool SameName(const char* a, const char* b, size_t n) {
-  if (n >= 8) {
-    for (size_t i = 0; i + 8 < n; i += 8) {
-      if (Load64(a + i) != Load64(b + i)) return false;
-    }
-    return Load64(a + n - 8) == Load64(b + n - 8);
-  }
-  if (n >= 4) return Load32(a) == Load32(b) && Load32(a + n - 4) == Load32(b + n - 4);
-  for (size_t i = 0; i < n; ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 Labels LabelsEncoder::FromLabels(std::span<const Label> labels) {
   SortItems sorted(labels.size());
   SortItem* out = sorted.data();
@@ -456,7 +432,7 @@ Labels LabelsEncoder::FromLabels(std::span<const Label> labels) {
   for (const Label& l : labels) {
     if (l.value.empty()) continue;  // absent, as in Prometheus
     if (n >= name_sizes_.size() || name_sizes_[n] != l.name.size() ||
-        !SameName(names_.data() + at, l.name.data(), l.name.size())) {
+        !SameBytes(std::string_view(names_.data() + at, l.name.size()), l.name)) {
       same_names = false;
       break;
     }

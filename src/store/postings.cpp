@@ -4,41 +4,12 @@
 #include <cstring>
 #include <utility>
 
+#include "core/bytes.h"
+
 namespace amas::store::internal {
 namespace {
 
-uint64_t Load64(const char* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-
-uint32_t Load32(const char* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
-// Byte equality inline: label names and values are short, and a call to
-// memcmp per comparison costs more than the comparison. Never reads past
-// either string.
-inline __attribute__((always_inline)) bool Same(std::string_view a, std::string_view b) {
-  const size_t n = a.size();
-  if (n != b.size()) return false;
-  const char* p = a.data();
-  const char* q = b.data();
-  if (n >= 8) {
-    for (size_t i = 0; i + 8 < n; i += 8) {
-      if (Load64(p + i) != Load64(q + i)) return false;
-    }
-    return Load64(p + n - 8) == Load64(q + n - 8);
-  }
-  if (n >= 4) return Load32(p) == Load32(q) && Load32(p + n - 4) == Load32(q + n - 4);
-  for (size_t i = 0; i < n; ++i) {
-    if (p[i] != q[i]) return false;
-  }
-  return true;
-}
+using core::SameBytes;
 
 // Heap bytes of a std::string beyond its inline buffer (SSO holds 15).
 size_t StringHeap(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 + 16 : 0; }
@@ -107,7 +78,7 @@ uint32_t PostingsIndex::FindEntry(uint32_t name_id, std::string_view value, uint
     if (s.entry == kNone) return kNone;
     if (s.tag != tag) continue;
     const Entry& e = entries_[s.entry];
-    if (e.name_id == name_id && Same(e.value, value)) return s.entry;
+    if (e.name_id == name_id && SameBytes(e.value, value)) return s.entry;
   }
 }
 
@@ -180,7 +151,8 @@ void PostingsIndex::EraseEntry(uint32_t id) {
 uint32_t PostingsIndex::Resolve(uint32_t name_id, std::string_view value, uint32_t previous) {
   if (previous != kNone) {
     const uint32_t next = entries_[previous].next;
-    if (next != kNone && entries_[next].name_id == name_id && Same(entries_[next].value, value)) {
+    if (next != kNone && entries_[next].name_id == name_id &&
+        SameBytes(entries_[next].value, value)) {
       return next;
     }
   }
@@ -198,11 +170,11 @@ void PostingsIndex::RefreshRecentValues() {
 void PostingsIndex::Add(const core::Labels& labels, uint32_t id) {
   size_t i = 0;
   for (core::Label l : labels) {
-    if (i < recent_.size() && Same(recent_[i].name, l.name)) {
+    if (i < recent_.size() && SameBytes(recent_[i].name, l.name)) {
       // Same label name at the same position as in the last set: most series
       // of a scrape repeat most values too, then no hashing at all.
       Recent& r = recent_[i];
-      if (!Same(r.value, l.value)) {
+      if (!SameBytes(r.value, l.value)) {
         const size_t capacity = entries_.capacity();
         r.entry = Resolve(r.name_id, l.value, r.entry);
         if (entries_.capacity() != capacity) RefreshRecentValues();
