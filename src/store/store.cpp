@@ -141,6 +141,15 @@ struct Store::Impl {
   uint32_t Lookup(const core::Labels& labels) const {
     return map.Find(labels.hash(), [&](uint32_t slot) { return At(slot).labels == labels; });
   }
+  // Lookup under the shared lock (through the gate, like a View's): most
+  // series a writer asks for exist, and then readers need not wait for it.
+  SeriesRef LookupShared(std::shared_mutex* mu, const core::Labels& labels) {
+    std::unique_lock<std::mutex> gate_lock(gate);
+    std::shared_lock lock(*mu);
+    gate_lock.unlock();
+    const uint32_t slot = Lookup(labels);
+    return slot == kNoSlot ? SeriesRef{} : RefOf(slot);
+  }
   // The caller holds the exclusive lock and has seen Lookup fail.
   SeriesRef Create(core::Labels labels);
   // Lookup, or Create from labels (moved from only when created).
@@ -439,13 +448,7 @@ Appender::~Appender() = default;
 SeriesRef Appender::GetOrCreate(const core::Labels& labels) {
   if (!pending_ || labels.empty()) return {};
   Store::Impl& impl = *store_->impl_;
-  {
-    std::unique_lock<std::mutex> gate(impl.gate);
-    std::shared_lock lock(store_->mu_);
-    gate.unlock();
-    const uint32_t slot = impl.Lookup(labels);
-    if (slot != kNoSlot) return impl.RefOf(slot);
-  }
+  if (const SeriesRef ref = impl.LookupShared(&store_->mu_, labels); ref.valid()) return ref;
   WriteLock lock(&impl.gate, &store_->mu_);
   return impl.GetOrCreateLocked(core::Labels(labels));  // created meanwhile by another appender?
 }
@@ -453,13 +456,7 @@ SeriesRef Appender::GetOrCreate(const core::Labels& labels) {
 SeriesRef Appender::GetOrCreate(core::Labels&& labels) {
   if (!pending_ || labels.empty()) return {};
   Store::Impl& impl = *store_->impl_;
-  {
-    std::unique_lock<std::mutex> gate(impl.gate);
-    std::shared_lock lock(store_->mu_);
-    gate.unlock();
-    const uint32_t slot = impl.Lookup(labels);
-    if (slot != kNoSlot) return impl.RefOf(slot);
-  }
+  if (const SeriesRef ref = impl.LookupShared(&store_->mu_, labels); ref.valid()) return ref;
   WriteLock lock(&impl.gate, &store_->mu_);
   return impl.GetOrCreateLocked(std::move(labels));
 }
