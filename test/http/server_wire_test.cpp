@@ -99,6 +99,14 @@ class Conn {
   std::string got_;
 };
 
+// A slow client: one body byte every 50 ms until the server answers (5 s at most).
+void TrickleUntilAnswered(Conn* c) {
+  for (int i = 0; i < 100 && !c->Readable(); ++i) {
+    c->Send("x");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 std::string Post(std::string_view path, std::string_view body, std::string_view extra = "") {
   return "POST " + std::string(path) +
          " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
@@ -292,10 +300,7 @@ TEST_CASE("a body not received within body_timeout_ms is a 408") {
   SECTION("announced length, trickled") {
     Conn c(f.port);
     REQUIRE(c.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"));
-    for (int i = 0; i < 100 && !c.Readable(); ++i) {
-      c.Send("x");
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    TrickleUntilAnswered(&c);
     const std::string r = c.Response();
     CHECK(r.starts_with("HTTP/1.1 408 Request Timeout\r\n"));
     CHECK(c.Closed());
@@ -305,10 +310,7 @@ TEST_CASE("a body not received within body_timeout_ms is a 408") {
     REQUIRE(
         c.Send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                "1000\r\n"));
-    for (int i = 0; i < 100 && !c.Readable(); ++i) {
-      c.Send("x");
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    TrickleUntilAnswered(&c);
     const std::string r = c.Response();
     CHECK(r.starts_with("HTTP/1.1 408 "));
     CHECK(c.Closed());
